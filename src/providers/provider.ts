@@ -1,0 +1,117 @@
+/**
+ * The public provider contract. Every built-in provider implements it, and so
+ * can yours (a Deepgram provider can live outside this package).
+ *
+ * A provider is long-lived (one per process, owned by a `StreamingRecognizer`):
+ * it owns what must outlive a call (token cache, HTTP keep-alive pool,
+ * pre-warmed sockets). {@link Provider.connect} opens one session per stream;
+ * the stream feeds it audio already converted to a format the provider
+ * accepts, and receives results through the handlers it passed in.
+ * @module
+ */
+import type { AudioEncoding, AudioFormat } from '../audio/format.js';
+import type { SttError } from '../errors/index.js';
+import type { Logger } from '../logger.js';
+
+/** What a provider can do and which audio it accepts on the wire. */
+export interface ProviderCapabilities {
+  /** Results arrive while audio is still being sent. */
+  streaming: boolean;
+  /** Emits partial (interim) hypotheses. */
+  interimResults: boolean;
+  /** Finals carry word timings. */
+  wordTimings: boolean;
+  /** The server detects end of utterance (EPD) itself. */
+  serverEndpointing: boolean;
+  /**
+   * Wire encodings accepted, preferred first. The stream passes the caller's encoding through
+   * when it is in this list, and otherwise converts to the first entry.
+   */
+  encodings: readonly AudioEncoding[];
+  /** Accepted sample rates, Hz: the stream keeps the caller's rate inside the range, else resamples to `preferredSampleRate`. */
+  sampleRates: { min: number; max: number };
+  /** Rate used when the caller's rate is outside `sampleRates`, Hz. */
+  preferredSampleRate: number;
+}
+
+/** One result of a session, times relative to the session's first audio byte (ms). */
+export interface ProviderResult {
+  type: 'partial' | 'final';
+  /** The provider's key of the utterance within the session (RTZR `seq`). Results after a segment's final are ignored. */
+  segment: number;
+  text: string;
+  startMs: number;
+  endMs: number;
+  confidence?: number;
+  words?: { text: string; startMs: number; endMs: number; confidence?: number }[];
+  language?: string;
+  raw?: unknown;
+}
+
+/** What opening a session cost, reported in `metrics`. */
+export interface SessionCosts {
+  /** Time waited for an access token, ms (0 when cached). */
+  tokenMs: number;
+  tokenCached: boolean;
+  /** Connection/handshake time, ms (0 for a pre-warmed socket). */
+  connectMs: number;
+  /** Whether the socket was opened ahead of demand. */
+  prewarmed: boolean;
+}
+
+/** Passed to {@link Provider.connect}. */
+export interface ConnectRequest {
+  /** The wire format the stream will send (chosen from the provider's capabilities). */
+  format: Required<AudioFormat>;
+  /** BCP-47 language. */
+  language: string;
+  interimResults: boolean;
+  /** Attach the provider's message to each result as `raw`. */
+  includeRaw?: boolean;
+  /** Fires when the stream is aborted; the provider must then reject with an `AbortError` and release everything. */
+  signal: AbortSignal;
+  logger: Logger;
+  /** A result arrived. */
+  onResult(result: ProviderResult): void;
+  /** The session failed; it is closed (or closing) and will deliver nothing more. Called at most once. */
+  onError(error: SttError): void;
+}
+
+/** One open connection serving one stream. */
+export interface ProviderSession {
+  readonly costs: SessionCosts;
+  /** Bytes accepted by {@link send} but not yet written to the network. */
+  readonly bufferedAmount: number;
+  /**
+   * Send audio in the negotiated wire format. `onSent` runs when the bytes have been handed to
+   * the network (used for backpressure).
+   */
+  send(audio: Uint8Array, onSent?: () => void): void;
+  /** End the current utterance now (the caller's VAD says the turn ended); keep the session open. */
+  finalize(): void;
+  /**
+   * Signal end of audio, deliver the remaining finals, then close. Resolves when the server has
+   * closed, or after `timeoutMs` (the session is then terminated). Never rejects.
+   */
+  end(timeoutMs: number): Promise<void>;
+  /** Close immediately, deliver nothing more. Idempotent. */
+  abort(): void;
+}
+
+/** A speech-to-text provider. */
+export interface Provider {
+  /** Short id used in events and metrics (`'rtzr'`, `'google'`, …). Unique within a recognizer. */
+  readonly id: string;
+  readonly capabilities: ProviderCapabilities;
+  /** Preferred duration of each audio frame sent, ms (the stream re-chunks to it). Default 100. */
+  readonly chunkMs?: number;
+  /**
+   * Open a session. Rejects with an `SttError`: `AuthenticationError`, `RateLimitError`,
+   * `ConnectionError`, `TimeoutError`, `ConfigurationError`, or `AbortError` when `request.signal` fires.
+   */
+  connect(request: ConnectRequest): Promise<ProviderSession>;
+  /** Fetch tokens and open pre-warmed connections ahead of demand. */
+  warmup?(): Promise<void>;
+  /** Release pools, sockets and timers. Idempotent. */
+  close?(): Promise<void>;
+}

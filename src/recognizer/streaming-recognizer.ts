@@ -1,0 +1,164 @@
+/**
+ * `StreamingRecognizer`: the long-lived object (one per process) that owns the
+ * providers and everything that must outlive a call: token caches, HTTP
+ * keep-alive pools, pre-warmed sockets. Streams never own them, so creating a
+ * stream per call never defeats a cache.
+ * @module
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { AudioFormat } from '../audio/format.js';
+import { readWav } from '../audio/wav.js';
+import { AudioFormatError, ConfigurationError, StateError } from '../errors/index.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { Provider } from '../providers/provider.js';
+import { RecognitionStream } from '../stream/recognition-stream.js';
+import type { StreamOptions, StreamSummary } from '../stream/types.js';
+
+/** Fallback policy (provider switching lands with the reliability work). */
+export interface FallbackOptions {
+  /** Audio kept for replay into the next connection or provider, ms. Default 30000. */
+  replayWindowMs?: number;
+}
+
+/** Options of `new StreamingRecognizer()`. */
+export interface StreamingRecognizerOptions {
+  /** Providers in priority order. At least one; ids must be unique. */
+  providers: Provider[];
+  /** Default BCP-47 language of streams. Default `'ko-KR'`. */
+  language?: string;
+  /** Fallback policy, or `false` to disable it. */
+  fallback?: FallbackOptions | false;
+  /** `{ debug, info, warn, error }`; default silent. */
+  logger?: Logger;
+}
+
+/** `availability` payload. */
+export interface AvailabilityEvent {
+  provider: string;
+  available: boolean;
+  reason?: import('../errors/index.js').SttError;
+}
+
+/** Recognizer events. */
+export interface StreamingRecognizerEvents {
+  availability: (event: AvailabilityEvent) => void;
+}
+
+/** Options of {@link StreamingRecognizer.recognize}. */
+export interface RecognizeOptions extends Omit<StreamOptions, 'audio'> {
+  /** Format of raw audio; not needed for WAV bytes (read from the header). */
+  audio?: AudioFormat;
+  /** Bytes written per `write()`, ms of audio. Default 100. */
+  chunkMs?: number;
+}
+
+/**
+ * Entry point of the library.
+ *
+ * @example
+ * ```ts
+ * const recognizer = new StreamingRecognizer({ providers: [new RtzrProvider()] });
+ * const stream = recognizer.stream({ audio: { encoding: 'mulaw', sampleRate: 8000 } });
+ * stream.on('final', (t) => console.log(t.text, t.latencyMs));
+ * stream.write(frame); // as audio arrives
+ * const summary = await stream.end();
+ * ```
+ * @throws {@link ConfigurationError} when `providers` is empty or ids repeat.
+ */
+export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents> {
+  /** Providers in priority order. */
+  readonly providers: readonly Provider[];
+  /** Default language of streams. */
+  readonly language: string;
+  private readonly logger: Logger;
+  private readonly fallback: FallbackOptions | false;
+  private readonly open = new Set<RecognitionStream>();
+  private closed = false;
+
+  constructor(options: StreamingRecognizerOptions) {
+    super();
+    const providers = options?.providers;
+    if (!Array.isArray(providers) || providers.length === 0) {
+      throw new ConfigurationError('StreamingRecognizer needs at least one provider');
+    }
+    const ids = new Set<string>();
+    for (const p of providers) {
+      if (!p || typeof p.connect !== 'function' || typeof p.id !== 'string') {
+        throw new ConfigurationError('every provider must implement the Provider interface (id, capabilities, connect)');
+      }
+      if (ids.has(p.id)) throw new ConfigurationError(`duplicate provider id "${p.id}"`);
+      ids.add(p.id);
+    }
+    this.providers = Object.freeze(providers.slice());
+    this.language = options.language ?? 'ko-KR';
+    this.logger = options.logger ?? silentLogger;
+    this.fallback = options.fallback ?? {};
+  }
+
+  /** Streams open now. */
+  get openStreams(): number {
+    return this.open.size;
+  }
+
+  /**
+   * Start a stream (one per call). The connection opens at once; audio written before it is
+   * open is queued.
+   * @throws {@link ConfigurationError} for an unknown encoding or a sample rate outside 8000–48000 Hz;
+   * {@link StateError} after `close()`.
+   */
+  stream(options: StreamOptions = {}): RecognitionStream {
+    if (this.closed) throw new StateError('the recognizer is closed');
+    const replayWindowMs =
+      options.replayWindowMs ?? (this.fallback ? this.fallback.replayWindowMs : undefined) ?? undefined;
+    const s = new RecognitionStream({
+      providers: this.providers,
+      options: replayWindowMs === undefined ? options : { ...options, replayWindowMs },
+      language: this.language,
+      logger: this.logger,
+      onClosed: (x) => this.open.delete(x),
+    });
+    this.open.add(s);
+    return s;
+  }
+
+  /**
+   * One-shot recognition of a whole recording: WAV bytes (format from the header) or raw audio
+   * with `options.audio`. Sends faster than real time, honouring backpressure.
+   * @throws {@link AudioFormatError} for bytes that are not a supported WAV and no `audio` format.
+   */
+  async recognize(input: Uint8Array | ArrayBuffer, options: RecognizeOptions = {}): Promise<StreamSummary> {
+    const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
+    let audio = options.audio;
+    let data = bytes;
+    const isWav = bytes.length >= 12 && bytes[0] === 0x52 && bytes[1] === 0x49 && bytes[2] === 0x46 && bytes[3] === 0x46;
+    if (isWav) {
+      const wav = readWav(bytes);
+      audio = wav.format;
+      data = wav.data;
+    } else if (!audio) {
+      throw new AudioFormatError('recognize(): input is not a WAV file; pass options.audio to describe raw audio');
+    }
+    const { chunkMs = 100, ...streamOptions } = options;
+    const stream = this.stream({ ...streamOptions, audio });
+    const sampleBytes = audio!.encoding === 'linear16' ? 2 : audio!.encoding === 'float32' ? 4 : 1;
+    const step = Math.max(1, Math.round((audio!.sampleRate * chunkMs) / 1000)) * sampleBytes;
+    async function* chunks(): AsyncIterable<Uint8Array> {
+      for (let off = 0; off < data.length; off += step) yield data.subarray(off, Math.min(off + step, data.length));
+    }
+    return stream.pipeFrom(chunks());
+  }
+
+  /** Fetch tokens and open pre-warmed connections of every provider. Rejects with the first failure. */
+  async warmup(): Promise<void> {
+    await Promise.all(this.providers.map((p) => p.warmup?.()));
+  }
+
+  /** Abort open streams, then close every provider's pools, sockets and timers. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of [...this.open]) s.abort('recognizer closed');
+    await Promise.all(this.providers.map((p) => p.close?.()));
+    this.removeAllListeners();
+  }
+}

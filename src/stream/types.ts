@@ -1,0 +1,146 @@
+/**
+ * Result, metrics and event shapes of a {@link RecognitionStream}.
+ * @module
+ */
+import type { AudioFormat } from '../audio/format.js';
+import type { SttError } from '../errors/index.js';
+
+/** A word with stream-absolute times (ms of audio since the stream's first byte). */
+export interface Word {
+  text: string;
+  startMs: number;
+  endMs: number;
+  /** 0..1 */
+  confidence?: number;
+}
+
+/** A partial (interim, may change) or final (will not change) transcript of one utterance. */
+export interface Transcript {
+  type: 'partial' | 'final';
+  text: string;
+  /** 0, 1, 2… per stream; continuous across reconnects and fallback. */
+  utteranceId: number;
+  /** Start of the utterance in the stream's audio timeline, ms of audio since the first byte written. */
+  startMs: number;
+  /** End of the utterance (finals) or of the audio recognised so far (partials), same timeline. */
+  endMs: number;
+  /** 0..1, when the provider gives one. */
+  confidence?: number;
+  /** Word timings, stream-absolute; finals only, when the provider gives them. */
+  words?: Word[];
+  /** BCP-47 language of the transcript, when known. */
+  language?: string;
+  /** Id of the provider that produced it: `'rtzr'`, `'google'`, `'faster-whisper'`, `'whisperlive'` or a custom id. */
+  provider: string;
+  /** Finals: wall time (ms) from the moment the audio at `endMs` was written to this event. */
+  latencyMs?: number;
+  /** The provider's message, only with `includeRaw: true`. */
+  raw?: unknown;
+}
+
+/** Cost and latency of one utterance, emitted as `metrics` once per final. */
+export interface UtteranceMetrics {
+  utteranceId: number;
+  provider: string;
+  /** Duration of the utterance's audio, ms. */
+  audioMs: number;
+  /** Token wait paid for this utterance, ms: the connection's token cost on its first utterance, 0 after. */
+  tokenMs: number;
+  /** True when no token request was on this utterance's critical path. */
+  tokenCached: boolean;
+  /** WebSocket/connection set-up paid for this utterance, ms: the handshake on a connection's first utterance, 0 after. */
+  connectMs: number;
+  /** True when the utterance rode a connection already used by an earlier utterance of the stream. */
+  connectionReused: boolean;
+  /** True when the connection was opened ahead of demand (pre-warmed pool). */
+  prewarmed: boolean;
+  /** Wall time (ms) from the moment the audio at the utterance's start was written to its first partial. */
+  firstPartialMs?: number;
+  /** Same as the final's `latencyMs`. */
+  finalLatencyMs: number;
+}
+
+/** What a stream delivered, returned by `end()` and carried by `close`. */
+export interface StreamSummary {
+  /** Finals, in order. */
+  transcripts: Transcript[];
+  /** Non-empty finals joined with a space. */
+  text: string;
+  /** Audio written, ms. */
+  audioMs: number;
+  /** Every provider that served this stream, in order. */
+  providers: string[];
+  reconnects: number;
+  fallbacks: number;
+  /** Why the stream failed or was aborted, when it did not end normally. */
+  error?: SttError;
+}
+
+/** `reconnect` payload: the same provider, a new connection. */
+export interface ReconnectEvent {
+  provider: string;
+  attempt: number;
+  delayMs: number;
+  reason: SttError;
+}
+
+/** `fallback` payload: the stream switched provider mid-stream. */
+export interface FallbackEvent {
+  from: string;
+  to: string;
+  reason: SttError;
+  /** Audio replayed into the new provider, ms. */
+  replayedMs: number;
+}
+
+/** Typed event map of a {@link RecognitionStream} (listener signatures). */
+export interface RecognitionStreamEvents {
+  open: (event: { provider: string }) => void;
+  speechstart: (event: { utteranceId: number; startMs: number }) => void;
+  partial: (transcript: Transcript) => void;
+  final: (transcript: Transcript) => void;
+  speechend: (event: { utteranceId: number; endMs: number }) => void;
+  metrics: (metrics: UtteranceMetrics) => void;
+  reconnect: (event: ReconnectEvent) => void;
+  fallback: (event: FallbackEvent) => void;
+  error: (error: SttError) => void;
+  close: (summary: StreamSummary) => void;
+  drain: () => void;
+}
+
+/** One item of the stream's async iteration. An `error` is thrown by the iterator rather than yielded. */
+export type RecognitionEvent =
+  | ({ type: 'open' } & { provider: string })
+  | { type: 'speechstart'; utteranceId: number; startMs: number }
+  | Transcript
+  | { type: 'speechend'; utteranceId: number; endMs: number }
+  | { type: 'metrics'; metrics: UtteranceMetrics }
+  | ({ type: 'reconnect' } & ReconnectEvent)
+  | ({ type: 'fallback' } & FallbackEvent)
+  | { type: 'close'; summary: StreamSummary };
+
+/** Lifecycle state of a stream. */
+export type StreamState = 'connecting' | 'open' | 'ending' | 'closed' | 'failed';
+
+/** Options of `recognizer.stream()`. */
+export interface StreamOptions {
+  /** Format of the audio you write. Default `{ encoding: 'linear16', sampleRate: 16000 }`. */
+  audio?: AudioFormat;
+  /** BCP-47 language; default: the recognizer's `language`. */
+  language?: string;
+  /** Emit `partial` events. Default true. */
+  interimResults?: boolean;
+  /** Aborts the stream (as `abort()`) when it fires. */
+  signal?: AbortSignal;
+  /** Attach each provider message to transcripts as `raw`. Default false. */
+  includeRaw?: boolean;
+  /** Audio kept after the last final for lossless recovery, ms. Default 30000. */
+  replayWindowMs?: number;
+  /**
+   * Bytes of input audio queued (internal queue plus socket buffer) above which `write()` returns
+   * false. Default: 2 s of the input format (32000 bytes for 8 kHz LINEAR16).
+   */
+  highWaterMark?: number;
+  /** How long `end()` waits for the provider's last finals and close, ms. Default 5000. */
+  endTimeoutMs?: number;
+}
