@@ -1,0 +1,298 @@
+/**
+ * RTZR provider options: defaults from the environment, client-side
+ * validation of decoder options, and the streaming query string.
+ *
+ * Sources: https://developers.rtzr.ai/docs/en/stt-streaming (common decoder
+ * parameters), https://developers.rtzr.ai/docs/en/authentications, the RTZR
+ * gRPC proto (`epd_time`, `max_utter_duration`), LiveKit's RTZR plugin
+ * (`noise_threshold`, `active_threshold`, keyword limits).
+ * @module
+ */
+import type { AudioEncoding } from '../../audio/format.js';
+import { ConfigurationError } from '../../errors/index.js';
+
+/** RTZR streaming models. */
+export type RtzrModel = 'sommers_ko' | 'sommers_ja' | 'sommers_en' | 'whisper';
+/** RTZR domains: `CALL` (close-talk, phone) or `MEETING` (distant mics). */
+export type RtzrDomain = 'CALL' | 'MEETING';
+
+/** Options of `new RtzrProvider()`. Every field is optional; credentials default from the environment. */
+export interface RtzrProviderOptions {
+  /** Provider id in events and metrics. Default `'rtzr'`. */
+  id?: string;
+  /** Default: env `RTZR_CLIENT_ID`. */
+  clientId?: string;
+  /** Default: env `RTZR_CLIENT_SECRET`. Never logged. */
+  clientSecret?: string;
+  /** REST base; the provider appends `/v1/authenticate`. Default: env `RTZR_API_BASE`, else `https://openapi.vito.ai`. */
+  apiBase?: string;
+  /**
+   * WebSocket base; the provider appends `/v1/transcribe:streaming`. Default: env `RTZR_WEBSOCKET_URL`,
+   * else `apiBase` with its scheme swapped to `wss`/`ws`.
+   */
+  websocketUrl?: string;
+  /** `model_name`. Default `sommers_ko`. */
+  modelName?: RtzrModel;
+  /** `domain`. Default `CALL`. */
+  domain?: RtzrDomain;
+  /** `use_itn` (number/unit normalisation). Server default true. */
+  useItn?: boolean;
+  /** `use_disfluency_filter`. Server default false. */
+  useDisfluencyFilter?: boolean;
+  /** `use_profanity_filter`. Server default false. */
+  useProfanityFilter?: boolean;
+  /** `use_punctuation`. Server default false. */
+  usePunctuation?: boolean;
+  /**
+   * `keywords` to boost: `'word'` or `[word, score]` (score −5.0…5.0, default 2.0). At most 100,
+   * each at most 20 characters, Hangul and spaces only (RTZR's rule for `sommers_ko`).
+   */
+  keywords?: (string | [string, number])[];
+  /** `epd_time`: trailing silence that ends an utterance, **seconds**. Server default 0.5; 0.5–1.0 recommended for voice bots. */
+  epdTime?: number;
+  /** `max_utter_duration`: force-split longer utterances, **seconds**. Server default 12. */
+  maxUtterDuration?: number;
+  /** `noise_threshold` (0..1). */
+  noiseThreshold?: number;
+  /** `active_threshold` (0..1). */
+  activeThreshold?: number;
+  /** `language` (e.g. `'ko'`, `'en'`): only sent for `modelName: 'whisper'`, where it is required; default from the stream's BCP-47 language. */
+  language?: string;
+  /** Sockets kept open ahead of demand. Default 0. */
+  prewarm?: number;
+  /** Duration of each audio frame sent, ms. Default 100. */
+  chunkMs?: number;
+  /** Refresh the access token this long before `expire_at`, ms. Default 300000 (5 min). */
+  tokenRefreshMarginMs?: number;
+  /**
+   * Wire encoding: `'linear16'` (default: mu-law/A-law/float32 input is decoded to LINEAR16) or
+   * `'passthrough'` (mu-law and A-law input is sent untouched as `MULAW`/`ALAW`).
+   */
+  wireEncoding?: 'linear16' | 'passthrough';
+  /** Timeout of `POST /v1/authenticate`, ms. Default 10000. */
+  authTimeoutMs?: number;
+  /** Timeout of the WebSocket opening handshake, ms. Default 10000. */
+  connectTimeoutMs?: number;
+  /** WebSocket ping interval while open, ms (keeps NAT/firewalls open, detects dead peers). Default 15000. */
+  pingIntervalMs?: number;
+}
+
+/** Options after defaults and validation. @internal */
+export interface ResolvedRtzrOptions {
+  id: string;
+  clientId: string;
+  clientSecret: string;
+  apiBase: string;
+  websocketUrl: string;
+  modelName: RtzrModel;
+  domain: RtzrDomain;
+  useItn?: boolean;
+  useDisfluencyFilter?: boolean;
+  useProfanityFilter?: boolean;
+  usePunctuation?: boolean;
+  keywords: string[];
+  epdTime?: number;
+  maxUtterDuration?: number;
+  noiseThreshold?: number;
+  activeThreshold?: number;
+  language?: string;
+  prewarm: number;
+  chunkMs: number;
+  tokenRefreshMarginMs: number;
+  wireEncoding: 'linear16' | 'passthrough';
+  authTimeoutMs: number;
+  connectTimeoutMs: number;
+  pingIntervalMs: number;
+}
+
+const MODELS: readonly RtzrModel[] = ['sommers_ko', 'sommers_ja', 'sommers_en', 'whisper'];
+const DOMAINS: readonly RtzrDomain[] = ['CALL', 'MEETING'];
+const HANGUL_KEYWORD = /^[\uAC00-\uD7A3\u1100-\u11FF\u3130-\u318F ]+$/;
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+function checkUrl(name: string, value: string, schemes: string[]): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new ConfigurationError(`${name} is not a valid URL`, { provider: 'rtzr' });
+  }
+  if (!schemes.includes(u.protocol)) {
+    throw new ConfigurationError(`${name} must use ${schemes.join(' or ')} (got ${u.protocol})`, { provider: 'rtzr' });
+  }
+  return trimSlash(value);
+}
+
+function checkRange(name: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigurationError(`${name} must be a number from ${min} to ${max}`, { provider: 'rtzr' });
+  }
+}
+
+function formatKeywords(keywords: (string | [string, number])[] | undefined): string[] {
+  if (!keywords) return [];
+  if (!Array.isArray(keywords)) throw new ConfigurationError('keywords must be an array', { provider: 'rtzr' });
+  if (keywords.length > 100) throw new ConfigurationError('at most 100 keywords are allowed', { provider: 'rtzr' });
+  return keywords.map((k) => {
+    const [word, score] = typeof k === 'string' ? [k, undefined] : k;
+    if (typeof word !== 'string' || word.trim() === '') {
+      throw new ConfigurationError('each keyword must be a non-empty string', { provider: 'rtzr' });
+    }
+    if ([...word].length > 20) {
+      throw new ConfigurationError(`keyword "${word}" is longer than 20 characters`, { provider: 'rtzr' });
+    }
+    if (!HANGUL_KEYWORD.test(word)) {
+      throw new ConfigurationError(`keyword "${word}" must be written in Hangul (and spaces) only`, { provider: 'rtzr' });
+    }
+    if (score === undefined) return word;
+    checkRange(`score of keyword "${word}"`, score, -5, 5);
+    return `${word}:${score}`;
+  });
+}
+
+function positiveInt(name: string, value: number, min = 0): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new ConfigurationError(`${name} must be an integer >= ${min}`, { provider: 'rtzr' });
+  }
+  return value;
+}
+
+/**
+ * Apply environment defaults and validate.
+ * @throws {@link ConfigurationError} naming `RTZR_CLIENT_ID`/`RTZR_CLIENT_SECRET` when credentials are missing,
+ * or describing the first invalid option.
+ */
+export function resolveRtzrOptions(
+  options: RtzrProviderOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedRtzrOptions {
+  const clientId = options.clientId ?? env.RTZR_CLIENT_ID;
+  const clientSecret = options.clientSecret ?? env.RTZR_CLIENT_SECRET;
+  const missing = [
+    ...(clientId ? [] : ['RTZR_CLIENT_ID (or option clientId)']),
+    ...(clientSecret ? [] : ['RTZR_CLIENT_SECRET (or option clientSecret)']),
+  ];
+  if (missing.length > 0) {
+    throw new ConfigurationError(`RTZR credentials missing: set ${missing.join(' and ')}`, { provider: 'rtzr' });
+  }
+  const apiBase = checkUrl('apiBase (RTZR_API_BASE)', options.apiBase ?? env.RTZR_API_BASE ?? 'https://openapi.vito.ai', [
+    'https:',
+    'http:',
+  ]);
+  const wsDefault = apiBase.replace(/^http/, 'ws');
+  const websocketUrl = checkUrl(
+    'websocketUrl (RTZR_WEBSOCKET_URL)',
+    options.websocketUrl ?? env.RTZR_WEBSOCKET_URL ?? wsDefault,
+    ['wss:', 'ws:'],
+  );
+  const modelName = options.modelName ?? 'sommers_ko';
+  if (!MODELS.includes(modelName)) {
+    throw new ConfigurationError(`unknown modelName "${String(modelName)}"; expected ${MODELS.join(', ')}`, {
+      provider: 'rtzr',
+    });
+  }
+  const domain = options.domain ?? 'CALL';
+  if (!DOMAINS.includes(domain)) {
+    throw new ConfigurationError(`unknown domain "${String(domain)}"; expected ${DOMAINS.join(' or ')}`, {
+      provider: 'rtzr',
+    });
+  }
+  for (const name of ['useItn', 'useDisfluencyFilter', 'useProfanityFilter', 'usePunctuation'] as const) {
+    const v = options[name];
+    if (v !== undefined && typeof v !== 'boolean') {
+      throw new ConfigurationError(`${name} must be a boolean`, { provider: 'rtzr' });
+    }
+  }
+  checkRange('epdTime (seconds)', options.epdTime, 0.1, 10);
+  checkRange('maxUtterDuration (seconds)', options.maxUtterDuration, 1, 60);
+  checkRange('noiseThreshold', options.noiseThreshold, 0, 1);
+  checkRange('activeThreshold', options.activeThreshold, 0, 1);
+  const keywords = formatKeywords(options.keywords);
+  if (keywords.length > 0 && modelName !== 'sommers_ko') {
+    throw new ConfigurationError('keywords are supported by modelName sommers_ko only', { provider: 'rtzr' });
+  }
+  const wireEncoding = options.wireEncoding ?? 'linear16';
+  if (wireEncoding !== 'linear16' && wireEncoding !== 'passthrough') {
+    throw new ConfigurationError('wireEncoding must be "linear16" or "passthrough"', { provider: 'rtzr' });
+  }
+  const resolved: ResolvedRtzrOptions = {
+    id: options.id ?? 'rtzr',
+    clientId: clientId!,
+    clientSecret: clientSecret!,
+    apiBase,
+    websocketUrl,
+    modelName,
+    domain,
+    keywords,
+    prewarm: positiveInt('prewarm', options.prewarm ?? 0),
+    chunkMs: positiveInt('chunkMs', options.chunkMs ?? 100, 10),
+    tokenRefreshMarginMs: positiveInt('tokenRefreshMarginMs', options.tokenRefreshMarginMs ?? 300_000),
+    wireEncoding,
+    authTimeoutMs: positiveInt('authTimeoutMs', options.authTimeoutMs ?? 10_000, 1),
+    connectTimeoutMs: positiveInt('connectTimeoutMs', options.connectTimeoutMs ?? 10_000, 1),
+    pingIntervalMs: positiveInt('pingIntervalMs', options.pingIntervalMs ?? 15_000, 1),
+  };
+  for (const k of [
+    'useItn',
+    'useDisfluencyFilter',
+    'useProfanityFilter',
+    'usePunctuation',
+    'epdTime',
+    'maxUtterDuration',
+    'noiseThreshold',
+    'activeThreshold',
+    'language',
+  ] as const) {
+    if (options[k] !== undefined) (resolved as unknown as Record<string, unknown>)[k] = options[k];
+  }
+  return resolved;
+}
+
+const WIRE_NAMES: Record<AudioEncoding, string | undefined> = {
+  linear16: 'LINEAR16',
+  mulaw: 'MULAW',
+  alaw: 'ALAW',
+  float32: undefined,
+};
+
+/**
+ * Build `{websocketUrl}/v1/transcribe:streaming?…` with `URLSearchParams`
+ * (booleans `true`/`false`, keywords `word:score` comma-joined).
+ * @throws {@link ConfigurationError} for a sample rate outside 8000–48000 Hz or an encoding RTZR does not take raw.
+ */
+export function buildStreamingUrl(
+  opts: ResolvedRtzrOptions,
+  format: { encoding: AudioEncoding; sampleRate: number },
+  bcp47Language: string,
+): string {
+  const encoding = WIRE_NAMES[format.encoding];
+  if (!encoding) throw new ConfigurationError(`RTZR does not accept ${format.encoding} audio`, { provider: opts.id });
+  if (!Number.isInteger(format.sampleRate) || format.sampleRate < 8000 || format.sampleRate > 48000) {
+    throw new ConfigurationError(`RTZR sample_rate must be 8000–48000 Hz (got ${format.sampleRate})`, {
+      provider: opts.id,
+    });
+  }
+  const q = new URLSearchParams();
+  q.set('sample_rate', String(format.sampleRate));
+  q.set('encoding', encoding);
+  q.set('model_name', opts.modelName);
+  q.set('domain', opts.domain);
+  const bools: [string, boolean | undefined][] = [
+    ['use_itn', opts.useItn],
+    ['use_disfluency_filter', opts.useDisfluencyFilter],
+    ['use_profanity_filter', opts.useProfanityFilter],
+    ['use_punctuation', opts.usePunctuation],
+  ];
+  for (const [k, v] of bools) if (v !== undefined) q.set(k, v ? 'true' : 'false');
+  if (opts.epdTime !== undefined) q.set('epd_time', String(opts.epdTime));
+  if (opts.maxUtterDuration !== undefined) q.set('max_utter_duration', String(opts.maxUtterDuration));
+  if (opts.noiseThreshold !== undefined) q.set('noise_threshold', String(opts.noiseThreshold));
+  if (opts.activeThreshold !== undefined) q.set('active_threshold', String(opts.activeThreshold));
+  if (opts.keywords.length > 0) q.set('keywords', opts.keywords.join(','));
+  if (opts.modelName === 'whisper') q.set('language', opts.language ?? bcp47Language.split('-')[0] ?? 'ko');
+  return `${opts.websocketUrl}/v1/transcribe:streaming?${q.toString()}`;
+}
