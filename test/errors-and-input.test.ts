@@ -1,0 +1,190 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AudioFormatError,
+  AuthenticationError,
+  ConfigurationError,
+  RtzrProvider,
+  SttError,
+  StateError,
+  StreamingRecognizer,
+  isSttError,
+} from '../src/index.js';
+import { startRtzrEmulator, type RtzrEmulator } from '../src/testing/index.js';
+import { buildStreamingUrl, resolveRtzrOptions } from '../src/providers/rtzr/options.js';
+import { script } from './helpers/sample-call.js';
+
+let emulator: RtzrEmulator;
+let recognizer: StreamingRecognizer;
+const creds = () => ({
+  apiBase: emulator.apiBase,
+  websocketUrl: emulator.websocketUrl,
+  clientId: emulator.credentials.clientId,
+  clientSecret: emulator.credentials.clientSecret,
+});
+
+beforeAll(async () => {
+  emulator = await startRtzrEmulator({ script });
+  recognizer = new StreamingRecognizer({ providers: [new RtzrProvider(creds())] });
+});
+afterAll(async () => {
+  await recognizer.close();
+  await emulator.close();
+});
+
+function catchErr(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('bad input gets a typed error and the process keeps running', () => {
+  it('odd-length LINEAR16 chunk → INVALID_AUDIO, and the stream still works', async () => {
+    const s = recognizer.stream({ audio: { encoding: 'linear16', sampleRate: 16000 } });
+    const e = catchErr(() => s.write(new Uint8Array(3)));
+    expect(e).toBeInstanceOf(AudioFormatError);
+    expect(e).toMatchObject({ code: 'INVALID_AUDIO' });
+    expect(s.write(new Uint8Array(640))).toBe(true);
+    expect(s.audioMs).toBe(20);
+    const summary = await s.end();
+    expect(summary.error).toBeUndefined();
+  });
+
+  it('non-binary chunk → INVALID_AUDIO', () => {
+    const s = recognizer.stream({ audio: { encoding: 'mulaw', sampleRate: 8000 } });
+    for (const bad of ['hello', 42, null, undefined, [1, 2, 3], { length: 2 }]) {
+      const e = catchErr(() => s.write(bad as never));
+      expect(isSttError(e)).toBe(true);
+      expect((e as SttError).code).toBe('INVALID_AUDIO');
+    }
+    expect(catchErr(() => s.write(new Int16Array(4)))).toMatchObject({ code: 'INVALID_AUDIO' });
+    s.abort();
+  });
+
+  it('write after end() → INVALID_STATE', async () => {
+    const s = recognizer.stream({ audio: { encoding: 'mulaw', sampleRate: 8000 } });
+    const ended = s.end();
+    const e = catchErr(() => s.write(new Uint8Array(160)));
+    expect(e).toBeInstanceOf(StateError);
+    expect(e).toMatchObject({ code: 'INVALID_STATE' });
+    await ended;
+    expect(catchErr(() => s.write(new Uint8Array(160)))).toMatchObject({ code: 'INVALID_STATE' });
+  });
+
+  it('unsupported sample rate → INVALID_CONFIG before any network call', () => {
+    const before = emulator.counters.connections;
+    for (const sampleRate of [4000, 96000, 16000.5, 0, -8000]) {
+      const e = catchErr(() => recognizer.stream({ audio: { encoding: 'linear16', sampleRate } }));
+      expect(e).toBeInstanceOf(ConfigurationError);
+      expect((e as Error).message).toMatch(/sample rate/);
+    }
+    expect(emulator.counters.connections).toBe(before);
+  });
+
+  it('unknown encoding → INVALID_CONFIG', () => {
+    const e = catchErr(() => recognizer.stream({ audio: { encoding: 'opus' as never, sampleRate: 16000 } }));
+    expect(e).toMatchObject({ code: 'INVALID_CONFIG' });
+    expect((e as Error).message).toMatch(/opus/);
+  });
+
+  it('missing credentials → INVALID_CONFIG naming the variables', () => {
+    const saved = { id: process.env.RTZR_CLIENT_ID, secret: process.env.RTZR_CLIENT_SECRET };
+    delete process.env.RTZR_CLIENT_ID;
+    delete process.env.RTZR_CLIENT_SECRET;
+    try {
+      const e = catchErr(() => new RtzrProvider());
+      expect(e).toBeInstanceOf(ConfigurationError);
+      expect((e as Error).message).toContain('RTZR_CLIENT_ID');
+      expect((e as Error).message).toContain('RTZR_CLIENT_SECRET');
+      const e2 = catchErr(() => new RtzrProvider({ clientId: 'x' }));
+      expect((e2 as Error).message).not.toContain('RTZR_CLIENT_ID');
+      expect((e2 as Error).message).toContain('RTZR_CLIENT_SECRET');
+    } finally {
+      if (saved.id !== undefined) process.env.RTZR_CLIENT_ID = saved.id;
+      if (saved.secret !== undefined) process.env.RTZR_CLIENT_SECRET = saved.secret;
+    }
+  });
+
+  it('invalid decoder options → INVALID_CONFIG', () => {
+    const bad: object[] = [
+      { domain: 'OFFICE' },
+      { modelName: 'sommers_xx' },
+      { epdTime: 0 },
+      { keywords: Array.from({ length: 101 }, () => '상담') },
+      { keywords: ['아주아주아주아주아주아주아주아주아주아주아주'] },
+      { keywords: [['상담원', 9]] },
+      { keywords: ['hello'] },
+      { apiBase: 'ftp://x' },
+    ];
+    for (const o of bad) expect(catchErr(() => new RtzrProvider({ ...creds(), ...o }))).toBeInstanceOf(ConfigurationError);
+  });
+
+  it('the recognizer rejects an empty or duplicated provider list', () => {
+    expect(catchErr(() => new StreamingRecognizer({ providers: [] }))).toBeInstanceOf(ConfigurationError);
+    const p = new RtzrProvider(creds());
+    expect(catchErr(() => new StreamingRecognizer({ providers: [p, p] }))).toMatchObject({ code: 'INVALID_CONFIG' });
+    void p.close();
+  });
+});
+
+describe('streaming query string', () => {
+  it('is built with URLSearchParams, lower-case booleans and word:score keywords', () => {
+    const o = resolveRtzrOptions({
+      ...creds(),
+      useItn: false,
+      usePunctuation: true,
+      epdTime: 0.8,
+      keywords: ['리턴제로', ['상담원', 3]],
+    });
+    const url = new URL(buildStreamingUrl(o, { encoding: 'linear16', sampleRate: 8000 }, 'ko-KR'));
+    expect(url.pathname).toBe('/v1/transcribe:streaming');
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      sample_rate: '8000',
+      encoding: 'LINEAR16',
+      model_name: 'sommers_ko',
+      domain: 'CALL',
+      use_itn: 'false',
+      use_punctuation: 'true',
+      epd_time: '0.8',
+      keywords: '리턴제로,상담원:3',
+    });
+  });
+
+  it('sends language only for the whisper model', () => {
+    const o = resolveRtzrOptions({ ...creds(), modelName: 'whisper' });
+    const url = new URL(buildStreamingUrl(o, { encoding: 'linear16', sampleRate: 16000 }, 'en-US'));
+    expect(url.searchParams.get('language')).toBe('en');
+  });
+
+  it('derives the WebSocket base from the API base', () => {
+    const o = resolveRtzrOptions({ clientId: 'a', clientSecret: 'b', apiBase: 'https://openapi.vito.ai/' }, {});
+    expect(o.websocketUrl).toBe('wss://openapi.vito.ai');
+  });
+});
+
+describe('errors', () => {
+  it('instanceof works across copies through the Symbol.for brand', () => {
+    const foreign = new AuthenticationError('x');
+    // simulate an object made by another copy of the package: same brand, different prototype chain
+    const clone = Object.assign(Object.create(Error.prototype), foreign, {
+      [Symbol.for('streaming-stt.SttError')]: true,
+      [Symbol.for('streaming-stt.SttError.class')]: ['AuthenticationError', 'SttError'],
+      code: 'AUTH_FAILED',
+    });
+    expect(clone instanceof SttError).toBe(true);
+    expect(clone instanceof AuthenticationError).toBe(true);
+    expect(clone instanceof ConfigurationError).toBe(false);
+    expect(isSttError(clone)).toBe(true);
+    expect(isSttError(new Error('x'))).toBe(false);
+  });
+
+  it('an error event with no listener does not throw', async () => {
+    const r = new StreamingRecognizer({ providers: [new RtzrProvider({ ...creds(), clientSecret: 'wrong' })] });
+    const s = r.stream({ audio: { encoding: 'mulaw', sampleRate: 8000 } });
+    const summary = await s.end();
+    expect(summary.error?.code).toBe('AUTH_FAILED');
+    await r.close();
+  });
+});
