@@ -1,0 +1,62 @@
+/**
+ * streaming-stt: real-time speech-to-text for phone and voice-agent apps.
+ * @packageDocumentation
+ */
+export { StreamingRecognizer } from './recognizer/streaming-recognizer.js';
+export type {
+  StreamingRecognizerOptions,
+  StreamingRecognizerEvents,
+  FallbackOptions,
+  AvailabilityEvent,
+  RecognizeOptions,
+} from './recognizer/streaming-recognizer.js';
+export { RecognitionStream } from './stream/recognition-stream.js';
+export type { AudioChunk } from './stream/input.js';
+export type {
+  Transcript,
+  Word,
+  UtteranceMetrics,
+  StreamSummary,
+  StreamOptions,
+  StreamState,
+  RecognitionEvent,
+  RecognitionStreamEvents,
+  ReconnectEvent,
+  FallbackEvent,
+} from './stream/types.js';
+export type {
+  Provider,
+  ProviderCapabilities,
+  ProviderResult,
+  ProviderSession,
+  SessionCosts,
+  ConnectRequest,
+} from './providers/provider.js';
+export { RtzrProvider } from './providers/rtzr/rtzr-provider.js';
+export type { RtzrProviderStats } from './providers/rtzr/rtzr-provider.js';
+export type { RtzrProviderOptions, RtzrModel, RtzrDomain } from './providers/rtzr/options.js';
+export {
+  SttError,
+  AuthenticationError,
+  RateLimitError,
+  ConnectionError,
+  TimeoutError,
+  ProviderError,
+  AudioFormatError,
+  ConfigurationError,
+  StateError,
+  AbortError,
+  AllProvidersFailedError,
+  isSttError,
+} from './errors/index.js';
+export type { SttErrorCode, SttErrorOptions } from './errors/index.js';
+export type { Logger } from './logger.js';
+export type { AudioEncoding, AudioFormat } from './audio/format.js';
+export { decodeMulaw, encodeMulaw, decodeAlaw, encodeAlaw } from './audio/g711.js';
+export { pcm16ToFloat32, float32ToPcm16 } from './audio/pcm.js';
+export { Resampler } from './audio/resampler.js';
+export type { ResamplerOptions } from './audio/resampler.js';
+export { readWav } from './audio/wav.js';
+export type { WavInfo } from './audio/wav.js';
+export { Endpointer } from './audio/endpointer.js';
+export type { EndpointerOptions, EndpointerEvent } from './audio/endpointer.js';
