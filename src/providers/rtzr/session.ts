@@ -188,7 +188,9 @@ export class RtzrSession implements ProviderSession {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.ping);
-    if (!this.eosSent) {
+    // After EOS the server closes normally (1000) once it has sent the last finals; anything else
+    // (1006: the connection dropped) may have cost finals, so it is a lost connection either way.
+    if (!this.eosSent || code !== 1000) {
       this.failed = true;
       this.init.onError(
         new ConnectionError('CONNECTION_LOST', `RTZR connection lost (close code ${code})`, {
