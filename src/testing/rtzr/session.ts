@@ -19,13 +19,15 @@ import {
   scriptedText,
   type RtzrResultMessage,
 } from './recognizer-script.js';
+import { ScriptCursor, type Script } from '../script-cursor.js';
 import type { RtzrConnectionLogEntry, RtzrEmulatorCounters, RtzrLatency } from './types.js';
 
 /** What a session shares with the server. */
 export interface SessionContext {
   readonly id: number;
   readonly config: RtzrStreamConfig;
-  readonly script: readonly string[];
+  /** A per-connection script, or a cursor shared by every connection (and emulator) of a call. */
+  readonly script: Script;
   /** Live latency settings (read when used). */
   readonly latency: Readonly<Required<RtzrLatency>>;
   readonly faults: FaultState;
@@ -50,6 +52,8 @@ interface OpenUtterance {
 /** A final waiting for its processing delay. */
 interface PendingFinal {
   message: RtzrResultMessage;
+  /** The final carries a line of a shared script cursor (commit it when sent). */
+  fromCursor: boolean;
   /** `performance.now()` when it may be sent. */
   dueAt: number;
 }
@@ -157,7 +161,7 @@ export class RtzrSession {
         this.utterance = {
           seq,
           startMs: ev.startMs,
-          text: scriptedText(this.ctx.script, seq),
+          text: this.textFor(seq),
           nextPartialAt: ev.startMs + intervalMs,
           intervalMs,
           shown: 0,
@@ -193,7 +197,7 @@ export class RtzrSession {
   private queueFinal(startMs: number, endMs: number): void {
     const u = this.utterance;
     const seq = u ? u.seq : this.nextSeq++;
-    const text = u ? u.text : scriptedText(this.ctx.script, seq);
+    const text = u ? u.text : this.textFor(seq);
     const duration = Math.max(1, endMs - startMs);
     const confidence = confidenceFor(seq);
     this.finals.push({
@@ -204,6 +208,7 @@ export class RtzrSession {
         final: true,
         alternatives: [{ text, confidence, words: buildWords(text, duration, confidence) }],
       },
+      fromCursor: this.ctx.script instanceof ScriptCursor,
       dueAt: performance.now() + this.ctx.latency.processingMs,
     });
     this.pump();
@@ -215,7 +220,11 @@ export class RtzrSession {
     this.timer = undefined;
     if (this.closed) return;
     const now = performance.now();
-    while (this.finals.length > 0 && this.finals[0]!.dueAt <= now) this.sendResult(this.finals.shift()!.message);
+    while (this.finals.length > 0 && this.finals[0]!.dueAt <= now) {
+      const f = this.finals.shift()!;
+      if (f.fromCursor) this.cursorAhead--;
+      if (this.sendResult(f.message) && f.fromCursor) (this.ctx.script as ScriptCursor).commit();
+    }
     const head = this.finals[0];
     if (head) {
       this.timer = setTimeout(() => this.pump(), Math.max(1, Math.ceil(head.dueAt - now)));
@@ -226,13 +235,29 @@ export class RtzrSession {
     }
   }
 
-  private sendResult(message: RtzrResultMessage): void {
+  /**
+   * Text of the utterance with this connection's `seq`: a line of the per-connection script,
+   * or the next undelivered line of a shared cursor (skipping lines this connection has
+   * already given to utterances whose finals are not sent yet).
+   */
+  private textFor(seq: number): string {
+    const script = this.ctx.script;
+    if (script instanceof ScriptCursor) return script.peek(this.cursorAhead++);
+    return scriptedText(script, seq);
+  }
+
+  /** Utterances of this connection holding a cursor line whose final is not sent yet. */
+  private cursorAhead = 0;
+
+  /** Send one result (or the fault that replaces it); true when the result itself went out. */
+  private sendResult(message: RtzrResultMessage): boolean {
     const { faults, counters } = this.ctx;
-    if (faults.isStalled || this.ws.readyState !== WebSocket.OPEN) return;
+    if (faults.isStalled || this.ws.readyState !== WebSocket.OPEN) return false;
     const fault = faults.takeResultFault();
     const frame = fault === 'malformed' ? MALFORMED_FRAME : fault === 'error' ? ERROR_FRAME : JSON.stringify(message);
     this.ws.send(frame);
     counters.messagesSent++;
     if (message.final && fault === undefined) counters.finalsSent++;
+    return fault === undefined;
   }
 }

@@ -3,6 +3,7 @@
  * @module
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { ScriptCursor } from '../script-cursor.js';
 
 /** Client credentials accepted by `POST /v1/authenticate`. */
 export interface RtzrCredentials {
@@ -38,10 +39,12 @@ export interface RtzrEmulatorOptions {
    * Ground-truth texts of the utterances the emulator's endpointer detects, in
    * order. Restarts at index 0 on every WebSocket connection (one connection =
    * one call). Utterances beyond the script get the text `'(unscripted)'`.
+   * A {@link ScriptCursor} is shared instead: every connection (and every emulator given the same
+   * cursor) continues where the call got to, which is what reconnect and fallback tests need.
    */
-  script?: string[];
+  script?: readonly string[] | ScriptCursor;
   /** Per-connection script override; return `undefined` to use {@link script}. */
-  scriptFor?: (info: RtzrScriptInfo) => string[] | undefined;
+  scriptFor?: (info: RtzrScriptInfo) => readonly string[] | ScriptCursor | undefined;
   /** Accepted credentials. Default `{ clientId: 'emulator-client-id', clientSecret: 'emulator-client-secret' }`. */
   credentials?: RtzrCredentials;
   /** Lifetime of issued tokens, in seconds. Default 21600 (6 h). */
