@@ -10,4 +10,6 @@ export default defineConfig({
   platform: 'node',
   splitting: false,
   treeshake: true,
+  // p-retry (and its is-network-error) are ESM-only: bundle them so the CommonJS build works on Node 20.
+  noExternal: ['p-retry', 'is-network-error'],
 });

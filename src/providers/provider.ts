@@ -110,6 +110,12 @@ export interface Provider {
    * `ConnectionError`, `TimeoutError`, `ConfigurationError`, or `AbortError` when `request.signal` fires.
    */
   connect(request: ConnectRequest): Promise<ProviderSession>;
+  /**
+   * Cheap health check used to bring a failed provider back into rotation (token + handshake, no
+   * audio). Rejects with an `SttError` when the provider is still unusable. Optional: without it the
+   * recognizer opens a session and closes it at once.
+   */
+  probe?(signal: AbortSignal): Promise<void>;
   /** Fetch tokens and open pre-warmed connections ahead of demand. */
   warmup?(): Promise<void>;
   /** Release pools, sockets and timers. Idempotent. */

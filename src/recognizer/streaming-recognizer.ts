@@ -14,11 +14,10 @@ import type { Provider } from '../providers/provider.js';
 import { RecognitionStream } from '../stream/recognition-stream.js';
 import type { StreamOptions, StreamSummary } from '../stream/types.js';
 
-/** Fallback policy (provider switching lands with the reliability work). */
-export interface FallbackOptions {
-  /** Audio kept for replay into the next connection or provider, ms. Default 30000. */
-  replayWindowMs?: number;
-}
+import { resolveReliability, type FallbackOptions, type ReconnectOptions, type ResolvedReliability } from '../stream/reliability.js';
+import { ProviderHealth } from './health.js';
+
+export type { FallbackOptions, ReconnectOptions };
 
 /** Options of `new StreamingRecognizer()`. */
 export interface StreamingRecognizerOptions {
@@ -26,16 +25,22 @@ export interface StreamingRecognizerOptions {
   providers: Provider[];
   /** Default BCP-47 language of streams. Default `'ko-KR'`. */
   language?: string;
-  /** Fallback policy, or `false` to disable it. */
+  /**
+   * Fallback policy (switch to the next provider with replay of the audio not yet final), or
+   * `false` to disable switching. See docs/fallback-and-reliability.md for triggers and defaults.
+   */
   fallback?: FallbackOptions | false;
+  /** Reconnecting to the same provider after a dropped or refused connection, or `false` to disable. */
+  reconnect?: ReconnectOptions | false;
   /** `{ debug, info, warn, error }`; default silent. */
   logger?: Logger;
 }
 
-/** `availability` payload. */
+/** `availability` payload: a provider left or re-entered rotation for new streams. */
 export interface AvailabilityEvent {
   provider: string;
   available: boolean;
+  /** Why it became unavailable. */
   reason?: import('../errors/index.js').SttError;
 }
 
@@ -71,7 +76,8 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
   /** Default language of streams. */
   readonly language: string;
   private readonly logger: Logger;
-  private readonly fallback: FallbackOptions | false;
+  private readonly reliability: ResolvedReliability;
+  private readonly health: ProviderHealth;
   private readonly open = new Set<RecognitionStream>();
   private closed = false;
 
@@ -92,7 +98,23 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
     this.providers = Object.freeze(providers.slice());
     this.language = options.language ?? 'ko-KR';
     this.logger = options.logger ?? silentLogger;
-    this.fallback = options.fallback ?? {};
+    this.reliability = resolveReliability(options.fallback, options.reconnect);
+    this.health = new ProviderHealth(
+      this.providers,
+      this.reliability.recoveryCooldownMs,
+      this.reliability.attemptTimeoutMs || 10_000,
+      this.logger,
+      (provider, available, reason) =>
+        this.emit('availability', reason ? { provider, available, reason } : { provider, available }),
+    );
+  }
+
+  /**
+   * Whether a provider is in rotation for new streams (false after it triggered a fallback,
+   * until a recovery probe succeeds).
+   */
+  isAvailable(providerId: string): boolean {
+    return this.health.isAvailable(providerId);
   }
 
   /** Streams open now. */
@@ -108,13 +130,13 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
    */
   stream(options: StreamOptions = {}): RecognitionStream {
     if (this.closed) throw new StateError('the recognizer is closed');
-    const replayWindowMs =
-      options.replayWindowMs ?? (this.fallback ? this.fallback.replayWindowMs : undefined) ?? undefined;
     const s = new RecognitionStream({
-      providers: this.providers,
-      options: replayWindowMs === undefined ? options : { ...options, replayWindowMs },
+      providers: this.health.order(),
+      options,
       language: this.language,
       logger: this.logger,
+      reliability: this.reliability,
+      onProviderFailed: (p, err) => this.health.failed(p, err),
       onClosed: (x) => this.open.delete(x),
     });
     this.open.add(s);
@@ -157,6 +179,7 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.health.close();
     for (const s of [...this.open]) s.abort('recognizer closed');
     await Promise.all(this.providers.map((p) => p.close?.()));
     this.removeAllListeners();

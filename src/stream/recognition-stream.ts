@@ -4,25 +4,44 @@
  * concurrently; `partial`/`final` events carry stream-absolute times and
  * latency; `end()` waits (bounded) for the last finals.
  *
+ * No words lost: every byte written is kept in a bounded replay buffer until a
+ * final covers it. When the connection drops the stream reconnects (same
+ * provider, backoff with full jitter) and replays that audio; when the
+ * provider is unusable it switches to the next provider and replays it there.
+ * Utterance ids keep counting, times stay stream-absolute, a final is never
+ * delivered twice, results of an abandoned connection are ignored.
+ *
  * State machine:
  * ```
  * connecting ──open──▶ open ──end()──▶ ending ──▶ closed
- *     │                  │                │
- *     └──────── error ───┴────────────────┴──▶ failed
- * any state ──abort()──▶ closed
+ *   ▲   │                │                │
+ *   │   └─── reconnect / fallback ◀───────┘ (stays ending)
+ *   └──────────────────┘
+ * any state ── unrecoverable error ──▶ failed      any state ──abort()──▶ closed
  * ```
  * `close` is always the last event, emitted exactly once.
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
-import { AudioConverter, negotiateFormat } from '../audio/converter.js';
-import { bytesPerMs, normalizeAudioFormat, type AudioFormat } from '../audio/format.js';
-import { AbortError, StateError, type SttError, toSttError } from '../errors/index.js';
+import pRetry from 'p-retry';
+import { bytesPerMs, bytesPerSample, normalizeAudioFormat, type AudioFormat } from '../audio/format.js';
+import {
+  AbortError,
+  AllProvidersFailedError,
+  StateError,
+  TimeoutError,
+  type SttError,
+  isSttError,
+  toSttError,
+} from '../errors/index.js';
 import type { Logger } from '../logger.js';
-import type { Provider, ProviderResult, ProviderSession, SessionCosts } from '../providers/provider.js';
-import { FrameChunker } from './chunker.js';
+import type { Provider, ProviderResult, ProviderSession } from '../providers/provider.js';
 import { iterateEvents } from './event-iterator.js';
 import { chunkBytes, type AudioChunk } from './input.js';
+import { Link, type Utterance } from './link.js';
+import { backoffDelay, reconnectable, type ResolvedReliability } from './reliability.js';
+import { ReplayBuffer } from './replay-buffer.js';
+import { SpeechActivity } from './speech-activity.js';
 import type {
   RecognitionEvent,
   RecognitionStreamEvents,
@@ -36,19 +55,19 @@ import { WriteClock } from './write-clock.js';
 
 /** Everything a stream needs from its recognizer. @internal */
 export interface StreamInit {
+  /** Providers to use, in the order to try them (available ones first). */
   providers: readonly Provider[];
   options: StreamOptions;
   language: string;
   logger: Logger;
+  reliability: ResolvedReliability;
+  /** A provider failed in a way that should take it out of rotation (fallback trigger). */
+  onProviderFailed?: (provider: Provider, error: SttError) => void;
   onClosed?: (stream: RecognitionStream) => void;
 }
 
-interface Utterance {
-  id: number;
-  startMs: number;
-  firstPartialAt?: number;
-  finalized: boolean;
-}
+const PACE_TICK_MS = 50;
+const MAX_FINALIZE_MARKS = 256;
 
 /**
  * A streaming recognition session. Create it with `recognizer.stream()`.
@@ -56,13 +75,13 @@ interface Utterance {
  * Events (see {@link RecognitionStreamEvents}): `open`, `speechstart`, `partial`, `final`,
  * `speechend`, `metrics`, `reconnect`, `fallback`, `error`, `close`, `drain`. Emitting `error`
  * with no listener never throws. Also async-iterable: `for await (const ev of stream)` yields
- * every event but `drain` and throws the `SttError` when the stream fails.
+ * every event but `drain` and `error`, and throws the `SttError` when the stream fails.
  */
 export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   private _state: StreamState = 'connecting';
-  private _provider: string;
   private readonly inputFormat: Required<AudioFormat>;
   private readonly inBytesPerMs: number;
+  private readonly sampleBytes: number;
   private readonly interimResults: boolean;
   private readonly includeRaw: boolean;
   private readonly endTimeoutMs: number;
@@ -70,30 +89,38 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   private readonly maxQueuedMs: number;
   private readonly language: string;
   private readonly logger: Logger;
-  private readonly controller = new AbortController();
+  private readonly rel: ResolvedReliability;
   private readonly clock = new WriteClock();
+  private readonly replay: ReplayBuffer;
+  private readonly activity: SpeechActivity;
   private readonly providersUsed: string[] = [];
+  private readonly failedProviders = new Set<string>();
+  private readonly errors: SttError[] = [];
 
-  private session: ProviderSession | undefined;
-  private sessionCosts: SessionCosts | undefined;
-  private converter!: AudioConverter;
-  private chunker!: FrameChunker;
-  private wireBytesPerMs = 1;
-  /** Frames written before the session opened (bounded by `maxQueuedMs`). */
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
-  private inflightBytes = 0;
+  private link!: Link;
+  private pacer: NodeJS.Timeout | undefined;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private finalizeMarks: number[] = [];
   private needDrain = false;
+  /** Input byte position where end() was called. */
+  private endAt: number | undefined;
 
-  private writtenBytes = 0;
-  private readonly segments = new Map<number, Utterance>();
   private nextUtteranceId = 0;
-  private utterancesOnSession = 0;
+  /** The newest utterance that has no final yet. */
+  private openUtterance: Utterance | undefined;
+  /** After a failure: the next link's first utterance continues this one. */
+  private adopt: Utterance | undefined;
+  /** Stream ms up to which finals have been delivered. */
+  private committedMs = 0;
+  private reconnects = 0;
+  private fallbacks = 0;
+  private budgetUsed = 0;
+  private lastOpenAt = 0;
   private readonly finals: Transcript[] = [];
   private endPromise: Promise<StreamSummary> | undefined;
   private resolveEnd: ((s: StreamSummary) => void) | undefined;
   private summary: StreamSummary | undefined;
-  private failure: SttError | undefined;
+  private readonly lifetime = new AbortController();
   private readonly onSignalAbort: () => void;
 
   /** @internal Use `recognizer.stream()`. */
@@ -102,23 +129,27 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     const o = init.options;
     this.inputFormat = normalizeAudioFormat(o.audio);
     this.inBytesPerMs = bytesPerMs(this.inputFormat);
+    this.sampleBytes = bytesPerSample(this.inputFormat.encoding);
     this.interimResults = o.interimResults ?? true;
     this.includeRaw = o.includeRaw ?? false;
     this.endTimeoutMs = o.endTimeoutMs ?? 5000;
+    this.rel = init.reliability;
+    const replayWindowMs = o.replayWindowMs ?? this.rel.replayWindowMs;
+    this.replay = new ReplayBuffer(Math.round(replayWindowMs * this.inBytesPerMs), this.sampleBytes);
     const hwmBytes = o.highWaterMark ?? Math.round(this.inBytesPerMs * 2000);
     this.hwmMs = hwmBytes / this.inBytesPerMs;
-    this.maxQueuedMs = Math.max(this.hwmMs * 4, o.replayWindowMs ?? 30_000);
+    this.maxQueuedMs = Math.max(this.hwmMs * 4, replayWindowMs);
     this.language = o.language ?? init.language;
     this.logger = init.logger;
+    this.activity = new SpeechActivity(this.inputFormat);
     const first = init.providers[0];
     if (!first) throw new StateError('no provider is available for a new stream');
-    this._provider = first.id;
     this.onSignalAbort = () => this.abort(o.signal?.reason);
     if (o.signal) {
       if (o.signal.aborted) queueMicrotask(() => this.abort(o.signal?.reason));
       else o.signal.addEventListener('abort', this.onSignalAbort, { once: true });
     }
-    this.attach(first);
+    void this.startLink(first, undefined);
   }
 
   /** Lifecycle state. */
@@ -128,25 +159,32 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
 
   /** Id of the provider serving now. */
   get provider(): string {
-    return this._provider;
+    return this.link.provider.id;
   }
 
   /** Audio written so far, ms. */
   get audioMs(): number {
-    return this.writtenBytes / this.inBytesPerMs;
+    return this.replay.end / this.inBytesPerMs;
+  }
+
+  /** Audio kept for replay (not yet covered by a final), ms. Never more than `replayWindowMs`. */
+  get replayBufferedMs(): number {
+    return this.replay.size / this.inBytesPerMs;
   }
 
   /**
-   * Write audio in the stream's input format. Audio written before the connection is open is
-   * queued, not lost.
+   * Write audio in the stream's input format. Audio written before the connection is open, or
+   * while it is being re-established, is queued, not lost.
    * @returns false when more than `highWaterMark` is queued; wait for `'drain'` before writing more.
    * @throws {@link AudioFormatError} (`INVALID_AUDIO`) for a non-binary chunk or partial samples
-   * (nothing of the chunk is written); {@link StateError} (`INVALID_STATE`) after `end()`/`abort()`
-   * or when the queue holds more than `max(4 × highWaterMark, replayWindowMs)` of audio.
+   * (nothing of the chunk is written); {@link StateError} (`INVALID_STATE`) after `end()`, after the
+   * stream closed, or when more than `max(4 × highWaterMark, replayWindowMs)` of audio is queued.
    */
   write(chunk: AudioChunk): boolean {
     if (this._state !== 'connecting' && this._state !== 'open') {
-      throw new StateError(`write() after the stream ${this._state === 'ending' ? 'was ended' : 'closed'} (state ${this._state})`);
+      throw new StateError(
+        `write() after the stream ${this._state === 'ending' ? 'was ended' : 'closed'} (state ${this._state})`,
+      );
     }
     const bytes = chunkBytes(chunk, this.inputFormat.encoding);
     if (bytes.byteLength === 0) return !this.needDrain;
@@ -155,10 +193,14 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
         `write queue is full (${Math.round(this.queuedMs())} ms of audio queued); wait for 'drain' when write() returns false`,
       );
     }
-    this.writtenBytes += bytes.byteLength;
+    const caughtUp = this.link.session !== undefined && this.pacer === undefined && this.link.sent === this.replay.end;
+    this.replay.append(bytes);
     this.clock.record(this.audioMs, performance.now());
-    const wire = this.converter.convert(bytes);
-    if (wire.byteLength > 0) this.chunker.push(wire, this.sendFrame);
+    const speaking = this.activity.push(bytes);
+    if (caughtUp) {
+      this.link.sendInput(bytes, this.onDrained);
+      if (speaking) this.watchStall();
+    } else this.pump();
     const ok = this.queuedMs() < this.hwmMs;
     if (!ok) this.needDrain = true;
     return ok;
@@ -167,15 +209,15 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   /** The caller's VAD says the turn ended: finish the current utterance now (RTZR `Finalize`). */
   finalize(): void {
     if (this._state !== 'connecting' && this._state !== 'open') return;
-    const rest = this.chunker.flush();
-    if (rest) this.sendFrame(rest);
-    if (this.session) this.session.finalize();
-    else this.pending.push(FINALIZE);
+    const at = this.replay.end;
+    this.finalizeMarks.push(at);
+    if (this.finalizeMarks.length > MAX_FINALIZE_MARKS) this.finalizeMarks.shift();
+    if (this.link.session && this.link.sent === at) this.applyFinalize(this.link);
   }
 
   /**
-   * Flush, signal end of audio, wait for the last finals (at most `endTimeoutMs` after the
-   * connection is open), close. Resolves with the summary; never rejects: a failure is in
+   * Flush, signal end of audio, wait for the last finals (at most `endTimeoutMs` once the
+   * provider has all the audio), close. Resolves with the summary; never rejects: a failure is in
    * `summary.error`.
    */
   end(): Promise<StreamSummary> {
@@ -186,11 +228,8 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
       return this.endPromise;
     }
     this._state = 'ending';
-    const tail = this.converter.flush();
-    if (tail.byteLength > 0) this.chunker.push(tail, this.sendFrame);
-    const rest = this.chunker.flush();
-    if (rest) this.sendFrame(rest);
-    if (this.session) void this.finishSession(this.session);
+    this.endAt = this.replay.end;
+    this.pump();
     return this.endPromise;
   }
 
@@ -198,9 +237,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   abort(reason?: unknown): void {
     if (this.summary) return;
     const message = reason instanceof Error ? reason.message : reason !== undefined ? String(reason) : 'stream aborted';
-    this.controller.abort();
-    this.session?.abort();
-    this.finish('closed', new AbortError(message, { provider: this._provider }));
+    this.finish('closed', new AbortError(message, { provider: this.link.provider.id }));
   }
 
   /**
@@ -224,10 +261,249 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     return iterateEvents(this, () => this.summary);
   }
 
-  // ───────────────────────────── internals ─────────────────────────────
+  // ─────────────────────────── connections ───────────────────────────
+
+  /**
+   * Serve the stream from `provider`: connect (with the reconnect budget for dropped/refused
+   * connections), then replay from the last final. Falls back to the next provider when the
+   * budget runs out or the failure says the provider is unusable.
+   */
+  private async startLink(provider: Provider, reason: SttError | undefined): Promise<void> {
+    if (this.summary) return;
+    const policy = this.rel.reconnect;
+    if (this.lastOpenAt > 0 && performance.now() - this.lastOpenAt >= (policy ? policy.resetAfterMs : 0)) {
+      this.budgetUsed = 0;
+    }
+    if (this.providersUsed.at(-1) !== provider.id) this.providersUsed.push(provider.id);
+    let lastError = reason;
+    let attempt = 0;
+    const retries = policy ? Math.max(0, policy.retries - this.budgetUsed) : 0;
+    if (reason && retries === 0) {
+      this.fallbackFrom(provider, reason);
+      return;
+    }
+    try {
+      await pRetry(
+        async () => {
+          if (lastError) {
+            attempt++;
+            this.budgetUsed++;
+            const delayMs = policy ? backoffDelay(attempt, policy) : 0;
+            this.reconnects++;
+            this.emit('reconnect', { provider: provider.id, attempt, delayMs, reason: lastError });
+            this.logger.info('stream: reconnecting', { provider: provider.id, attempt, delayMs, code: lastError.code });
+            await sleep(delayMs, this.lifetime.signal);
+          }
+          await this.connect(provider);
+        },
+        {
+          retries: reason ? retries - 1 : retries,
+          minTimeout: 0,
+          maxTimeout: 0,
+          signal: this.lifetime.signal,
+          shouldRetry: ({ error }) => !this.summary && isSttError(error) && reconnectable(error),
+          onFailedAttempt: ({ error }) => {
+            lastError = toSttError(error, provider.id);
+          },
+        },
+      );
+    } catch (err) {
+      if (this.summary) return;
+      this.fallbackFrom(provider, toSttError(err, provider.id));
+    }
+  }
+
+  /** One connect attempt, bounded by `attemptTimeoutMs`. Resolves once the link is open. */
+  private async connect(provider: Provider): Promise<void> {
+    const link = new Link(provider, this.replay.start, this.inputFormat);
+    this.link = link;
+    if (this._state === 'open') this._state = 'connecting';
+    const timeoutMs = this.rel.attemptTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    let session: ProviderSession;
+    try {
+      session = await new Promise<ProviderSession>((resolve, reject) => {
+        let timedOut = false;
+        if (timeoutMs > 0) {
+          timer = setTimeout(() => {
+            timedOut = true;
+            link.controller.abort();
+            reject(new TimeoutError(`connecting to ${provider.id} took longer than ${timeoutMs} ms`, { provider: provider.id }));
+          }, timeoutMs);
+        }
+        provider
+          .connect({
+            format: link.wire,
+            language: this.language,
+            interimResults: this.interimResults,
+            includeRaw: this.includeRaw,
+            signal: link.controller.signal,
+            logger: this.logger,
+            onResult: (r) => this.onResult(link, r),
+            onError: (e) => this.onLinkError(link, e),
+          })
+          .then(
+            (opened) => (timedOut ? opened.abort() : resolve(opened)),
+            (err: unknown) => reject(toSttError(err, provider.id)),
+          );
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.summary || link !== this.link || link.controller.signal.aborted) {
+      session.abort();
+      if (this.summary) throw new AbortError('stream closed', { provider: provider.id });
+      return;
+    }
+    link.session = session;
+    link.costs = session.costs;
+    const burst = Math.round(this.rel.replayBurstMs * this.inBytesPerMs);
+    link.burstLeft = burst - (burst % this.sampleBytes);
+    this.lastOpenAt = performance.now();
+    if (this._state === 'connecting') this._state = 'open';
+    this.emit('open', { provider: provider.id });
+    this.pump();
+  }
+
+  /** The current link failed: reconnect, fall back, or fail. */
+  private onLinkError(link: Link, error: SttError): void {
+    if (this.summary || link.retired || link !== this.link || !link.session) return; // connect failures go through startLink
+    this.logger.warn('stream: provider connection failed', { provider: link.provider.id, code: error.code, message: error.message });
+    this.retire(link);
+    if (this.rel.reconnect && reconnectable(error)) void this.startLink(link.provider, error);
+    else this.fallbackFrom(link.provider, error);
+  }
+
+  /** Abandon a link: close it, stop its timers, remember the utterance it left open. */
+  private retire(link: Link): void {
+    link.abort();
+    this.stopPacer();
+    this.clearStall();
+    if (this.openUtterance && !this.openUtterance.finalized) this.adopt = this.openUtterance;
+  }
+
+  private fallbackFrom(provider: Provider, error: SttError): void {
+    if (this.summary) return;
+    this.errors.push(error);
+    this.failedProviders.add(provider.id);
+    this.init.onProviderFailed?.(provider, error);
+    const next = this.rel.fallback ? this.init.providers.find((p) => !this.failedProviders.has(p.id)) : undefined;
+    if (!next) {
+      const all = this.init.providers.length > 1 && this.rel.fallback;
+      this.fail(all ? new AllProvidersFailedError(this.errors) : error);
+      return;
+    }
+    this.fallbacks++;
+    const replayedMs = Math.round(this.replay.size / this.inBytesPerMs);
+    this.logger.warn('stream: falling back', { from: provider.id, to: next.id, code: error.code, replayedMs });
+    this.emit('fallback', { from: provider.id, to: next.id, reason: error, replayedMs });
+    this.budgetUsed = 0;
+    void this.startLink(next, undefined);
+  }
+
+  // ─────────────────────────── sending ───────────────────────────
+
+  /** Send what the current link has not sent yet: a burst, then paced; then finalize/end markers. */
+  private pump(): void {
+    const link = this.link;
+    if (this.summary || !link.session || link.ending) return;
+    this.stopPacer();
+    const backlog = this.replay.end - link.sent;
+    if (backlog > 0) {
+      const now = Math.min(backlog, Math.max(link.burstLeft, 0));
+      if (now > 0) {
+        link.burstLeft -= now;
+        this.sendRange(link, link.sent + now);
+      }
+      if (this.replay.end > link.sent) {
+        this.pacer = setTimeout(() => {
+          this.pacer = undefined;
+          const step = Math.round(PACE_TICK_MS * this.rel.replaySpeed * this.inBytesPerMs);
+          link.burstLeft = step - (step % this.sampleBytes);
+          this.pump();
+        }, PACE_TICK_MS);
+        return;
+      }
+    }
+    this.maybeDrain();
+    if (this.endAt !== undefined && link.sent >= this.endAt) {
+      link.ending = true;
+      this.clearStall();
+      link.flushAll(this.onDrained);
+      // Created before session.end()'s own timer with the same delay, so it fires first.
+      let timedOut = false;
+      const guard = setTimeout(() => (timedOut = true), this.endTimeoutMs);
+      void link.session.end(this.endTimeoutMs).then(() => {
+        clearTimeout(guard);
+        if (this.summary || link.retired) return;
+        if (timedOut && this.unfinishedSpeech()) {
+          // The provider went quiet with speech still not final: treat it as a stall, recover elsewhere.
+          this.onLinkError(
+            link,
+            new TimeoutError(`${link.provider.id} did not deliver the last finals within ${this.endTimeoutMs} ms of the end of audio`, {
+              provider: link.provider.id,
+            }),
+          );
+          return;
+        }
+        this.finish('closed');
+      });
+    }
+  }
+
+  /** Send replay audio from `link.sent` up to `to`, applying finalize marks on the way. */
+  private sendRange(link: Link, to: number): void {
+    const { from, chunks } = this.replay.read(link.sent, to);
+    if (from > link.sent) {
+      link.lostBytes += from - link.sent;
+      this.logger.warn('stream: audio older than replayWindowMs was dropped before it could be sent', {
+        provider: link.provider.id,
+        lostMs: Math.round((from - link.sent) / this.inBytesPerMs),
+      });
+      link.sent = from;
+    }
+    for (const chunk of chunks) {
+      let c = chunk;
+      while (c.byteLength > 0) {
+        const mark = this.finalizeMarks.find((m) => m > link.sent && m <= link.sent + c.byteLength);
+        const n = mark === undefined ? c.byteLength : mark - link.sent;
+        link.sendInput(c.subarray(0, n), this.onDrained);
+        c = c.subarray(n);
+        if (mark !== undefined) this.applyFinalize(link);
+      }
+    }
+  }
+
+  private applyFinalize(link: Link): void {
+    link.flushFrame(this.onDrained);
+    link.session?.finalize();
+  }
+
+  private stopPacer(): void {
+    if (this.pacer) clearTimeout(this.pacer);
+    this.pacer = undefined;
+  }
+
+  private readonly onDrained = (): void => this.maybeDrain();
+
+  private queuedMs(): number {
+    const unsent = (this.replay.end - Math.max(this.link.sent, this.replay.start)) / this.inBytesPerMs;
+    return unsent + this.link.pendingWireBytes / this.link.wireBytesPerMs;
+  }
+
+  private maybeDrain(): void {
+    if (this.needDrain && this.queuedMs() < this.hwmMs && (this._state === 'open' || this._state === 'connecting')) {
+      this.needDrain = false;
+      this.emit('drain');
+    }
+  }
 
   private waitDrain(): Promise<void> {
     return new Promise((resolve) => {
+      if (this.summary || !this.needDrain) {
+        resolve();
+        return;
+      }
       const done = (): void => {
         this.off('drain', done);
         this.off('close', done);
@@ -238,130 +514,90 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     });
   }
 
-  private queuedMs(): number {
-    const bytes = this.pendingBytes + this.inflightBytes + this.chunker.pending;
-    return bytes / this.wireBytesPerMs;
-  }
+  // ─────────────────────────── stall detection ───────────────────────────
 
-  private readonly sendFrame = (frame: Uint8Array): void => {
-    if (this.session) {
-      this.inflightBytes += frame.byteLength;
-      this.session.send(frame, () => {
-        this.inflightBytes -= frame.byteLength;
-        this.maybeDrain();
-      });
-    } else {
-      this.pending.push(frame);
-      this.pendingBytes += frame.byteLength;
-    }
-  };
-
-  private maybeDrain(): void {
-    if (this.needDrain && this.queuedMs() < this.hwmMs && (this._state === 'open' || this._state === 'connecting')) {
-      this.needDrain = false;
-      this.emit('drain');
-    }
-  }
-
-  private attach(provider: Provider): void {
-    const wire = negotiateFormat(this.inputFormat, provider.capabilities);
-    this.converter = new AudioConverter(this.inputFormat, wire);
-    this.wireBytesPerMs = bytesPerMs(wire);
-    const chunkMs = provider.chunkMs ?? 100;
-    const sampleBytes = wire.encoding === 'linear16' ? 2 : wire.encoding === 'float32' ? 4 : 1;
-    const samples = Math.max(1, Math.round((wire.sampleRate * chunkMs) / 1000));
-    this.chunker = new FrameChunker(samples * sampleBytes);
-    this.providersUsed.push(provider.id);
-    provider
-      .connect({
-        format: wire,
-        language: this.language,
-        interimResults: this.interimResults,
-        includeRaw: this.includeRaw,
-        signal: this.controller.signal,
-        logger: this.logger,
-        onResult: (r) => this.onResult(provider.id, r),
-        onError: (e) => this.fail(e),
-      })
-      .then(
-        (session) => this.onOpen(provider.id, session),
-        (err: unknown) => this.fail(toSttError(err, provider.id)),
+  /** Speech is going out on a streaming provider: expect a result within `stallTimeoutMs`. */
+  private watchStall(): void {
+    const caps = this.link.provider.capabilities;
+    if (this.rel.stallTimeoutMs <= 0 || this.stallTimer || !caps.streaming || !caps.interimResults || this.link.ending) return;
+    const link = this.link;
+    const ms = this.rel.stallTimeoutMs;
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = undefined;
+      this.onLinkError(
+        link,
+        new TimeoutError(`${link.provider.id} sent no result for ${ms} ms while speech was being sent (stalled)`, {
+          provider: link.provider.id,
+        }),
       );
+    }, ms);
   }
 
-  private onOpen(providerId: string, session: ProviderSession): void {
-    if (this.summary) {
-      session.abort();
-      return;
-    }
-    this.session = session;
-    this.sessionCosts = session.costs;
-    this.utterancesOnSession = 0;
-    if (this._state === 'connecting') this._state = 'open';
-    this.emit('open', { provider: providerId });
-    const queued = this.pending;
-    this.pending = [];
-    this.pendingBytes = 0;
-    for (const frame of queued) {
-      if (frame === FINALIZE) session.finalize();
-      else this.sendFrame(frame);
-    }
-    this.maybeDrain();
-    if (this._state === 'ending') void this.finishSession(session);
+  /** Speech was heard after the last final (an utterance is open, or the energy endpointer heard more). */
+  private unfinishedSpeech(): boolean {
+    if (this.openUtterance && !this.openUtterance.finalized) return true;
+    return this.activity.lastSpeechMs > this.committedMs + 300;
   }
 
-  private async finishSession(session: ProviderSession): Promise<void> {
-    await session.end(this.endTimeoutMs);
-    if (!this.summary) this.finish('closed');
+  private clearStall(): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
   }
 
-  private onResult(providerId: string, r: ProviderResult): void {
-    if (this.summary) return;
-    let utt = this.segments.get(r.segment);
+  // ─────────────────────────── results ───────────────────────────
+
+  private onResult(link: Link, r: ProviderResult): void {
+    if (this.summary || link.retired || link !== this.link) return; // late results of an abandoned connection
+    this.clearStall();
+    const offsetMs = link.offset / this.inBytesPerMs;
+    const startMs = Math.round(r.startMs + offsetMs);
+    const endMs = Math.round(r.endMs + offsetMs);
+    let utt = link.segments.get(r.segment);
     if (utt?.finalized) return;
-    const now = performance.now();
     if (!utt) {
-      if (r.type === 'partial' && r.text === '') return;
-      if (r.type === 'final' && r.text === '') return;
-      utt = { id: this.nextUtteranceId++, startMs: r.startMs, finalized: false };
-      this.segments.set(r.segment, utt);
-      this.emit('speechstart', { utteranceId: utt.id, startMs: r.startMs });
+      if (r.text === '' || endMs <= this.committedMs) return; // nothing new: empty, or audio already final
+      if (this.adopt) {
+        utt = this.adopt; // the utterance the failed connection left open continues here
+        this.adopt = undefined;
+      } else {
+        utt = { id: this.nextUtteranceId++, startMs, finalized: false };
+        this.emit('speechstart', { utteranceId: utt.id, startMs });
+      }
+      link.segments.set(r.segment, utt);
+      this.openUtterance = utt;
+      if (link.segments.size > 64) pruneFinalized(link.segments);
     }
-    const t: Transcript = {
-      type: r.type,
-      text: r.text,
-      utteranceId: utt.id,
-      startMs: r.startMs,
-      endMs: r.endMs,
-      provider: providerId,
-    };
+    const now = performance.now();
+    const t: Transcript = { type: r.type, text: r.text, utteranceId: utt.id, startMs, endMs, provider: link.provider.id };
     if (r.confidence !== undefined) t.confidence = r.confidence;
-    if (r.words) t.words = r.words;
+    if (r.words) t.words = r.words.map((w) => ({ ...w, startMs: Math.round(w.startMs + offsetMs), endMs: Math.round(w.endMs + offsetMs) }));
     t.language = r.language ?? this.language;
     if (this.includeRaw && r.raw !== undefined) t.raw = r.raw;
 
     if (r.type === 'partial') {
-      if (utt.firstPartialAt === undefined) utt.firstPartialAt = now;
+      utt.firstPartialAt ??= now;
       if (this.interimResults) this.emit('partial', t);
       return;
     }
     utt.finalized = true;
-    const endWritten = this.clock.writtenAt(r.endMs) ?? now;
-    t.latencyMs = Math.max(0, Math.round(now - endWritten));
+    if (this.openUtterance === utt) this.openUtterance = undefined;
+    t.latencyMs = Math.max(0, Math.round(now - (this.clock.writtenAt(endMs) ?? now)));
+    this.committedMs = Math.max(this.committedMs, endMs);
+    this.replay.commit(Math.round(endMs * this.inBytesPerMs));
+    this.finalizeMarks = this.finalizeMarks.filter((m) => m > this.replay.start);
     this.finals.push(t);
     this.emit('final', t);
-    this.emit('speechend', { utteranceId: utt.id, endMs: r.endMs });
-    this.emit('metrics', this.metricsFor(utt, t, providerId));
-    this.pruneSegments();
+    this.emit('speechend', { utteranceId: utt.id, endMs });
+    this.emit('metrics', this.metricsFor(link, utt, t));
   }
 
-  private metricsFor(utt: Utterance, t: Transcript, providerId: string): UtteranceMetrics {
-    const costs = this.sessionCosts ?? { tokenMs: 0, tokenCached: true, connectMs: 0, prewarmed: false };
-    const first = this.utterancesOnSession++ === 0;
+  private metricsFor(link: Link, utt: Utterance, t: Transcript): UtteranceMetrics {
+    const costs = link.costs ?? { tokenMs: 0, tokenCached: true, connectMs: 0, prewarmed: false };
+    const first = link.finals++ === 0;
     const m: UtteranceMetrics = {
       utteranceId: utt.id,
-      provider: providerId,
-      audioMs: Math.max(0, Math.round(t.endMs - t.startMs)),
+      provider: link.provider.id,
+      audioMs: Math.max(0, t.endMs - t.startMs),
       tokenMs: first ? costs.tokenMs : 0,
       tokenCached: first ? costs.tokenCached : true,
       connectMs: first ? costs.connectMs : 0,
@@ -376,21 +612,11 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     return m;
   }
 
-  /** Keep the segment map bounded: forget finalized segments older than the last 64. */
-  private pruneSegments(): void {
-    if (this.segments.size <= 64) return;
-    for (const [k, u] of this.segments) {
-      if (this.segments.size <= 64) break;
-      if (u.finalized) this.segments.delete(k);
-    }
-  }
+  // ─────────────────────────── closing ───────────────────────────
 
   private fail(error: SttError): void {
     if (this.summary) return;
-    this.failure = error;
-    this.logger.warn('stream failed', { provider: error.provider ?? this._provider, code: error.code, message: error.message });
-    this.controller.abort();
-    this.session?.abort();
+    this.logger.warn('stream failed', { provider: error.provider ?? this.link.provider.id, code: error.code, message: error.message });
     this._state = 'failed';
     this.emit('error', error);
     this.finish('failed', error);
@@ -399,8 +625,11 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   private finish(state: 'closed' | 'failed', error?: SttError): void {
     if (this.summary) return;
     this._state = state;
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.lifetime.abort();
+    this.link.abort();
+    this.stopPacer();
+    this.clearStall();
+    this.replay.clear();
     this.init.options.signal?.removeEventListener('abort', this.onSignalAbort);
     const summary: StreamSummary = {
       transcripts: this.finals.slice(),
@@ -410,11 +639,10 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
         .join(' '),
       audioMs: Math.round(this.audioMs),
       providers: this.providersUsed.slice(),
-      reconnects: 0,
-      fallbacks: 0,
+      reconnects: this.reconnects,
+      fallbacks: this.fallbacks,
     };
-    const err = error ?? this.failure;
-    if (err) summary.error = err;
+    if (error) summary.error = error;
     this.summary = summary;
     this.init.onClosed?.(this);
     this.emit('close', summary);
@@ -423,8 +651,27 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   }
 }
 
-/** Marker queued by `finalize()` before the connection is open. */
-const FINALIZE = new Uint8Array(0);
+function pruneFinalized(segments: Map<number, Utterance>): void {
+  for (const [k, u] of segments) {
+    if (segments.size <= 64) break;
+    if (u.finalized) segments.delete(k);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(new AbortError('stream closed'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 async function* readableToIterable<T>(stream: ReadableStream<T>): AsyncIterable<T> {
   const reader = stream.getReader();

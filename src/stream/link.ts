@@ -1,0 +1,103 @@
+/**
+ * A stream's connection to one provider: where its audio starts in the
+ * stream, how far it has been sent, the format conversion and framing for
+ * that provider, and the provider's utterance keys seen on it. A reconnect or
+ * a fallback makes a new link; results of an abandoned link are ignored.
+ * @module
+ */
+import { AudioConverter, negotiateFormat } from '../audio/converter.js';
+import { bytesPerMs, bytesPerSample, type AudioFormat } from '../audio/format.js';
+import type { Provider, ProviderSession, SessionCosts } from '../providers/provider.js';
+import { FrameChunker } from './chunker.js';
+
+/** An utterance of the stream (ids continue across links). @internal */
+export interface Utterance {
+  id: number;
+  /** Stream-absolute start, ms. */
+  startMs: number;
+  /** Wall time of its first partial (performance.now()). */
+  firstPartialAt?: number;
+  finalized: boolean;
+}
+
+/** @internal */
+export class Link {
+  readonly controller = new AbortController();
+  readonly segments = new Map<number, Utterance>();
+  readonly wire: Required<AudioFormat>;
+  readonly wireBytesPerMs: number;
+  session: ProviderSession | undefined;
+  costs: SessionCosts | undefined;
+  /** Input byte position sent through this link. */
+  sent: number;
+  /** Wire bytes handed to the session and not yet flushed to the network. */
+  inflight = 0;
+  /** Finals delivered through this link (the first one reports the connection's costs). */
+  finals = 0;
+  /** Burst budget left for the catch-up after opening, input bytes. */
+  burstLeft = 0;
+  /** `session.end()` was called. */
+  ending = false;
+  /** Abandoned after a failure: nothing it does affects the stream any more. */
+  retired = false;
+  /** Bytes the window dropped before this link could send them. */
+  lostBytes = 0;
+  private readonly converter: AudioConverter;
+  private readonly chunker: FrameChunker;
+
+  constructor(
+    readonly provider: Provider,
+    /** Input byte position of the link's first audio byte (its results are relative to it). */
+    readonly offset: number,
+    input: Required<AudioFormat>,
+  ) {
+    this.sent = offset;
+    this.wire = negotiateFormat(input, provider.capabilities);
+    this.wireBytesPerMs = bytesPerMs(this.wire);
+    this.converter = new AudioConverter(input, this.wire);
+    const samples = Math.max(1, Math.round((this.wire.sampleRate * (provider.chunkMs ?? 100)) / 1000));
+    this.chunker = new FrameChunker(samples * bytesPerSample(this.wire.encoding));
+  }
+
+  /** Wire bytes held (not yet a full frame, or not yet flushed by the socket). */
+  get pendingWireBytes(): number {
+    return this.inflight + this.chunker.pending;
+  }
+
+  /** Convert, frame and send input bytes that follow `sent`. */
+  sendInput(bytes: Uint8Array, onDrained: () => void): void {
+    this.sent += bytes.byteLength;
+    const wire = this.converter.convert(bytes);
+    if (wire.byteLength > 0) this.chunker.push(wire, (frame) => this.sendFrame(frame, onDrained));
+  }
+
+  /** Send the partial frame now (before Finalize). */
+  flushFrame(onDrained: () => void): void {
+    const rest = this.chunker.flush();
+    if (rest) this.sendFrame(rest, onDrained);
+  }
+
+  /** Send what the converter and framer still hold (end of audio). */
+  flushAll(onDrained: () => void): void {
+    const tail = this.converter.flush();
+    if (tail.byteLength > 0) this.chunker.push(tail, (frame) => this.sendFrame(frame, onDrained));
+    this.flushFrame(onDrained);
+  }
+
+  /** Stop: cancel a pending connect, close the session. */
+  abort(): void {
+    this.retired = true;
+    this.controller.abort();
+    this.session?.abort();
+  }
+
+  private sendFrame(frame: Uint8Array, onDrained: () => void): void {
+    const s = this.session;
+    if (!s) return;
+    this.inflight += frame.byteLength;
+    s.send(frame, () => {
+      this.inflight -= frame.byteLength;
+      onDrained();
+    });
+  }
+}
