@@ -7,6 +7,7 @@ export type {
   StreamingRecognizerOptions,
   StreamingRecognizerEvents,
   FallbackOptions,
+  ReconnectOptions,
   AvailabilityEvent,
   RecognizeOptions,
 } from './recognizer/streaming-recognizer.js';
@@ -60,3 +61,5 @@ export { readWav } from './audio/wav.js';
 export type { WavInfo } from './audio/wav.js';
 export { Endpointer } from './audio/endpointer.js';
 export type { EndpointerOptions, EndpointerEvent } from './audio/endpointer.js';
+export { GoogleProvider } from './providers/google/google-provider.js';
+export type { GoogleProviderOptions, ServiceAccountCredentials } from './providers/google/options.js';
