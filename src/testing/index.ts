@@ -4,3 +4,6 @@
  * @packageDocumentation
  */
 export * from './rtzr/index.js';
+export * from './google/index.js';
+export { ScriptCursor } from './script-cursor.js';
+export type { Script } from './script-cursor.js';
