@@ -130,8 +130,11 @@ describe('RTZR token cache', () => {
     await a.end();
   });
 
-  it('a dropped connection fails the stream with CONNECTION_LOST', async () => {
-    const { emulator, recognizer } = await setup();
+  it('with reconnect disabled, a dropped connection fails the stream with CONNECTION_LOST', async () => {
+    const { emulator } = await setup();
+    await recognizer!.close(); // closes its provider too: the recognizer owns its providers
+    const provider = new RtzrProvider({ apiBase: emulator.apiBase, ...emulator.credentials });
+    recognizer = new StreamingRecognizer({ providers: [provider], reconnect: false });
     emulator.faults.dropAfterAudioMs(1500);
     const s = recognizer.stream({ audio: { encoding: 'mulaw', sampleRate: 8000 } });
     const err = new Promise<{ code: string }>((r) => s.once('error', r));

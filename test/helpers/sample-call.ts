@@ -22,6 +22,33 @@ export function* frames(data: Uint8Array, frameBytes: number): Generator<Uint8Ar
 /** Write the whole call as fast as backpressure allows (20 ms mu-law frames), without ending. */
 export async function writeCall(stream: RecognitionStream, data = mulaw8k.data, frameBytes = 160): Promise<void> {
   for (const f of frames(data, frameBytes)) {
-    if (!stream.write(f)) await new Promise<void>((r) => stream.once('drain', r));
+    if (stream.state !== 'connecting' && stream.state !== 'open') return; // failed or closed: stop writing
+    if (!stream.write(f)) await waitDrainOrClose(stream);
+  }
+}
+
+function waitDrainOrClose(stream: RecognitionStream): Promise<void> {
+  if (stream.state !== 'connecting' && stream.state !== 'open') return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('close', done);
+  });
+}
+
+/** Play the call as Twilio would (20 ms mu-law frames), `speed` times faster than real time. */
+export async function playCall(stream: RecognitionStream, speed: number, data = mulaw8k.data): Promise<void> {
+  const started = performance.now();
+  let i = 0;
+  for (const f of frames(data, 160)) {
+    if (stream.state !== 'connecting' && stream.state !== 'open') return;
+    stream.write(f);
+    i++;
+    const wait = started + (i * 20) / speed - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
   }
 }
