@@ -55,7 +55,12 @@ async function makeRig(
   const google = await startGoogleEmulator({ script: cursor });
   const rtzrProvider = new RtzrProvider({ apiBase: rtzr.apiBase, ...rtzr.credentials, ...opts.rtzr });
   const recognizer = new StreamingRecognizer({
-    providers: [rtzrProvider, new GoogleProvider({ endpoint: google.endpoint, apiKey: google.apiKey, ...opts.google })],
+    // One Google request at a time: the emulator hands out script lines in request arrival order,
+    // and concurrent requests may arrive in either order (test/google.test.ts covers concurrency).
+    providers: [
+      rtzrProvider,
+      new GoogleProvider({ endpoint: google.endpoint, apiKey: google.apiKey, maxConcurrentRequests: 1, ...opts.google }),
+    ],
     reconnect: { retries: 3, minDelayMs: 20, maxDelayMs: 100 },
     ...opts.recognizer,
   });
@@ -267,9 +272,7 @@ describe('fault matrix: no words lost', () => {
   });
 
   it('Google 500 then success → the request is retried, no word lost', async () => {
-    // One request at a time: the emulator hands out script lines in arrival order, which a retried
-    // request racing later utterances' requests would scramble (the client still delivers in order).
-    const r = await makeRig({ google: { maxConcurrentRequests: 1 } });
+    const r = await makeRig();
     r.rtzr.faults.failAuth(500);
     r.google.faults.failRecognize(500, 1);
     const run = await runCall(r);

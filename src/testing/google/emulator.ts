@@ -74,13 +74,15 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): 
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const email = 'emulator@streaming-stt.iam.gserviceaccount.com';
   const tokens = new Map<string, number>();
-  const counters: GoogleEmulatorCounters = { recognizeRequests: 0, recognized: 0, failures: 0, tokenRequests: 0, audioBytes: 0 };
+  const counters: GoogleEmulatorCounters = { recognizeRequests: 0, recognized: 0, failures: 0, tokenRequests: 0, audioBytes: 0, inFlight: 0, maxInFlight: 0 };
   const faults = new Faults();
   const requests: Record<string, unknown>[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const hung = new Set<ServerResponse>();
   let tokenUri = '';
+  /** Script lines handed to requests whose replies are not sent yet. */
+  let reserved = 0;
 
   const later = (ms: number, fn: () => void): void => {
     if (ms <= 0) return fn();
@@ -143,6 +145,9 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): 
         return;
       }
       counters.recognizeRequests++;
+      counters.inFlight++;
+      counters.maxInFlight = Math.max(counters.maxInFlight, counters.inFlight);
+      res.on('close', () => counters.inFlight--);
       const text = await readBody(req);
       if (faults.drop > 0) {
         faults.drop--;
@@ -183,13 +188,14 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): 
       counters.audioBytes += parsed.audio.byteLength;
       requests.push(parsed.config);
       if (requests.length > 100) requests.shift();
-      const { body, lines } = recognize(parsed, cursor);
+      const { body, lines } = recognize(parsed, cursor, reserved);
+      reserved += lines;
       later(latency.processingMs, () => {
+        reserved -= lines;
         if (res.destroyed) return;
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body), () => {
-          for (let i = 0; i < lines; i++) cursor.commit();
-        });
+        res.end(JSON.stringify(body));
+        for (let i = 0; i < lines; i++) cursor.commit();
         if (lines > 0) counters.recognized++;
       });
     })();

@@ -57,8 +57,11 @@ export function parseRecognizeBody(text: string): ParsedRequest {
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(3)}s`;
 
-/** Build the response: one result per detected utterance, texts from the script. */
-export function recognize(req: ParsedRequest, cursor: ScriptCursor): { body: Record<string, unknown>; lines: number } {
+/**
+ * Build the response: one result per detected utterance, texts from the script.
+ * @param ahead - script lines already handed to requests still being answered (they come first).
+ */
+export function recognize(req: ParsedRequest, cursor: ScriptCursor, ahead = 0): { body: Record<string, unknown>; lines: number } {
   const pcm =
     req.encoding === 'MULAW'
       ? decodeMulaw(req.audio)
@@ -69,7 +72,7 @@ export function recognize(req: ParsedRequest, cursor: ScriptCursor): { body: Rec
   let lines = 0;
   for (const ev of events) {
     if (ev.type !== 'speechend') continue;
-    const text = cursor.peek(lines++);
+    const text = cursor.peek(ahead + lines++);
     const words = text.split(/\s+/).filter(Boolean);
     const span = Math.max(1, ev.endMs - ev.startMs);
     const step = span / Math.max(1, words.length);

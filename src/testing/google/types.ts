@@ -31,6 +31,10 @@ export interface GoogleEmulatorCounters {
   tokenRequests: number;
   /** Audio bytes received (decoded from base64). */
   audioBytes: number;
+  /** Recognize requests being processed now. */
+  inFlight: number;
+  /** Most recognize requests ever processed at once. */
+  maxInFlight: number;
 }
 
 /** Google canonical error statuses the emulator can inject, by HTTP status. */

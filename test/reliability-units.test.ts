@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { ReplayBuffer } from '../src/stream/replay-buffer.js';
+import { backoffDelay, resolveReliability } from '../src/stream/reliability.js';
+import { ConfigurationError } from '../src/index.js';
+
+describe('ReplayBuffer', () => {
+  it('keeps audio after the commit point and replays it byte for byte', () => {
+    const b = new ReplayBuffer(1000, 2);
+    const data = Uint8Array.from({ length: 600 }, (_, i) => i % 251);
+    for (let i = 0; i < 600; i += 100) b.append(data.subarray(i, i + 100));
+    b.commit(250); // sample-aligned down to 250
+    expect(b.start).toBe(250);
+    const { from, chunks } = b.read(0);
+    expect(from).toBe(250);
+    expect(Buffer.concat(chunks)).toEqual(Buffer.from(data.subarray(250)));
+  });
+
+  it('never holds more than its window, counting what the window dropped', () => {
+    const b = new ReplayBuffer(300, 2);
+    for (let i = 0; i < 50; i++) {
+      b.append(new Uint8Array(64));
+      expect(b.size).toBeLessThanOrEqual(300);
+    }
+    expect(b.end).toBe(3200);
+    expect(b.droppedBytes).toBe(3200 - 300);
+  });
+
+  it('copies what it is given (callers reuse their buffers)', () => {
+    const b = new ReplayBuffer(100, 1);
+    const src = new Uint8Array([1, 2, 3]);
+    b.append(src);
+    src.fill(9);
+    expect(Buffer.concat(b.read(0).chunks)).toEqual(Buffer.from([1, 2, 3]));
+  });
+
+  it('reads a range that starts and ends inside pieces', () => {
+    const b = new ReplayBuffer(100, 1);
+    b.append(new Uint8Array([0, 1, 2, 3]));
+    b.append(new Uint8Array([4, 5, 6, 7]));
+    expect(Buffer.concat(b.read(2, 6).chunks)).toEqual(Buffer.from([2, 3, 4, 5]));
+  });
+});
+
+describe('reconnect backoff', () => {
+  const policy = { retries: 5, minDelayMs: 100, maxDelayMs: 1000, resetAfterMs: 0 };
+  it('is full jitter: uniform in [0, min(cap, base × 2^(n−1))]', () => {
+    expect(backoffDelay(1, policy, () => 0)).toBe(0);
+    expect(backoffDelay(1, policy, () => 0.999999)).toBe(100);
+    expect(backoffDelay(3, policy, () => 0.5)).toBe(200);
+    expect(backoffDelay(10, policy, () => 0.999999)).toBe(1000);
+  });
+
+  it('resolves documented defaults and rejects bad values', () => {
+    const r = resolveReliability(undefined, undefined);
+    expect(r).toMatchObject({
+      fallback: true,
+      reconnect: { retries: 3, minDelayMs: 100, maxDelayMs: 2000, resetAfterMs: 10_000 },
+      replayWindowMs: 30_000,
+      attemptTimeoutMs: 10_000,
+      stallTimeoutMs: 5000,
+      recoveryCooldownMs: 30_000,
+      replayBurstMs: 5000,
+      replaySpeed: 4,
+    });
+    expect(resolveReliability(false, false)).toMatchObject({ fallback: false, reconnect: false });
+    expect(() => resolveReliability({ replayWindowMs: -1 }, undefined)).toThrow(ConfigurationError);
+    expect(() => resolveReliability({ replaySpeed: 0.5 }, undefined)).toThrow(ConfigurationError);
+  });
+});
