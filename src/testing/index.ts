@@ -1,9 +1,11 @@
 /**
  * `streaming-stt/testing`: local servers that speak each provider's wire
- * protocol on 127.0.0.1 (random port), for offline development and CI.
+ * protocol on 127.0.0.1 (random port), and a Twilio Media Streams call
+ * simulator, for offline development and CI.
  * @packageDocumentation
  */
 export * from './rtzr/index.js';
 export * from './google/index.js';
+export * from './twilio/index.js';
 export { ScriptCursor } from './script-cursor.js';
 export type { Script } from './script-cursor.js';
