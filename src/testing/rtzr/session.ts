@@ -222,8 +222,18 @@ export class RtzrSession {
     const now = performance.now();
     while (this.finals.length > 0 && this.finals[0]!.dueAt <= now) {
       const f = this.finals.shift()!;
-      if (f.fromCursor) this.cursorAhead--;
-      if (this.sendResult(f.message) && f.fromCursor) (this.ctx.script as ScriptCursor).commit();
+      if (!f.fromCursor) {
+        this.sendResult(f.message);
+        continue;
+      }
+      // The line stays reserved for this connection until the final is really written out: a
+      // socket dropped right after send() discards it, and the replay must get the same line.
+      const cursor = this.ctx.script as ScriptCursor;
+      const sent = this.sendResult(f.message, (written) => {
+        this.cursorAhead--;
+        if (written) cursor.commit();
+      });
+      if (!sent) this.cursorAhead--;
     }
     const head = this.finals[0];
     if (head) {
@@ -249,13 +259,17 @@ export class RtzrSession {
   /** Utterances of this connection holding a cursor line whose final is not sent yet. */
   private cursorAhead = 0;
 
-  /** Send one result (or the fault that replaces it); true when the result itself went out. */
-  private sendResult(message: RtzrResultMessage): boolean {
+  /**
+   * Send one result (or the fault that replaces it); true when the result itself was handed to
+   * the socket. `onWritten` (only then) learns whether it was actually written out.
+   */
+  private sendResult(message: RtzrResultMessage, onWritten?: (written: boolean) => void): boolean {
     const { faults, counters } = this.ctx;
     if (faults.isStalled || this.ws.readyState !== WebSocket.OPEN) return false;
     const fault = faults.takeResultFault();
     const frame = fault === 'malformed' ? MALFORMED_FRAME : fault === 'error' ? ERROR_FRAME : JSON.stringify(message);
-    this.ws.send(frame);
+    if (onWritten && fault === undefined) this.ws.send(frame, (err) => onWritten(!err));
+    else this.ws.send(frame);
     counters.messagesSent++;
     if (message.final && fault === undefined) counters.finalsSent++;
     return fault === undefined;
