@@ -10,17 +10,36 @@
  * otherwise it starts the built-in RTZR emulator with the call's ground truth
  * and the latencies of the seeds' measurements.
  *
- *   npx tsx examples/quickstart.ts [--fast] [--calls N]
+ * `--outage` (always emulated): RTZR primary, Google fallback; the RTZR
+ * emulator is killed in the middle of the second utterance, and the call
+ * finishes on Google with every final, replaying the audio not yet final.
+ *
+ *   npx tsx examples/quickstart.ts [--fast] [--calls N] [--outage]
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { readWav, RtzrProvider, StreamingRecognizer, type StreamSummary, type UtteranceMetrics } from '../src/index.js';
-import { startRtzrEmulator, type RtzrEmulator } from '../src/testing/index.js';
+import {
+  GoogleProvider,
+  readWav,
+  RtzrProvider,
+  StreamingRecognizer,
+  type Provider,
+  type StreamSummary,
+  type UtteranceMetrics,
+} from '../src/index.js';
+import {
+  ScriptCursor,
+  startGoogleEmulator,
+  startRtzrEmulator,
+  type GoogleEmulator,
+  type RtzrEmulator,
+} from '../src/testing/index.js';
 
 const args = process.argv.slice(2);
 const fast = args.includes('--fast');
+const outage = args.includes('--outage');
 const callsArg = args.indexOf('--calls');
-const calls = callsArg >= 0 ? Math.max(1, Number(args[callsArg + 1]) || 2) : 2;
+const calls = callsArg >= 0 ? Math.max(1, Number(args[callsArg + 1]) || 2) : outage ? 1 : 2;
 const speed = fast ? 10 : 1;
 const tty = process.stdout.isTTY === true;
 
@@ -31,35 +50,49 @@ const truth = JSON.parse(await readFile(`${audioDir}call-ko.json`, 'utf8')) as {
 };
 const wav = readWav(await readFile(`${audioDir}call-ko-8k-mulaw.wav`));
 
+/** The RTZR emulator dies once this much audio of the call has been played (inside utterance 1). */
+const OUTAGE_AT_MS = 4400;
+
 let emulator: RtzrEmulator | undefined;
-let provider: RtzrProvider;
-if (process.env.RTZR_CLIENT_ID && process.env.RTZR_CLIENT_SECRET) {
-  provider = new RtzrProvider();
+let google: GoogleEmulator | undefined;
+const providers: Provider[] = [];
+// The call's ground truth, shared by the emulators: whichever one hears an utterance says its text.
+const cursor = new ScriptCursor(truth.utterances.map((u) => u.text));
+if (process.env.RTZR_CLIENT_ID && process.env.RTZR_CLIENT_SECRET && !outage) {
+  providers.push(new RtzrProvider());
   console.log('Using the real RTZR service (RTZR_CLIENT_ID is set).');
 } else {
   // Latencies of the seeds' logs: token ~120-500 ms, socket ~80-300 ms, recognition after EPD.
-  emulator = await startRtzrEmulator({
-    script: truth.utterances.map((u) => u.text),
-    latency: { authMs: 500, connectMs: 300, processingMs: 150 },
-  });
-  provider = new RtzrProvider({
-    apiBase: emulator.apiBase,
-    websocketUrl: emulator.websocketUrl,
-    clientId: emulator.credentials.clientId,
-    clientSecret: emulator.credentials.clientSecret,
-  });
+  emulator = await startRtzrEmulator({ script: cursor, latency: { authMs: 500, connectMs: 300, processingMs: 150 } });
+  providers.push(
+    new RtzrProvider({
+      apiBase: emulator.apiBase,
+      websocketUrl: emulator.websocketUrl,
+      clientId: emulator.credentials.clientId,
+      clientSecret: emulator.credentials.clientSecret,
+    }),
+  );
   console.log(`No RTZR credentials in the environment: using the built-in RTZR emulator at ${emulator.apiBase}`);
   console.log('(emulated latencies: authenticate 500 ms, WebSocket handshake 300 ms, recognition 150 ms after EPD)');
 }
+if (outage) {
+  google = await startGoogleEmulator({ script: cursor, latency: { processingMs: 250 } });
+  providers.push(new GoogleProvider({ endpoint: google.endpoint, apiKey: google.apiKey }));
+  console.log(`Outage drill: Google emulator at ${google.endpoint} is the fallback; RTZR dies at ${OUTAGE_AT_MS / 1000} s into the call.`);
+}
 
 // One recognizer per process: it owns the token cache and connection pools.
-const recognizer = new StreamingRecognizer({ providers: [provider], language: 'ko-KR' });
+const recognizer = new StreamingRecognizer({ providers, language: 'ko-KR' });
+recognizer.on('availability', (e) =>
+  console.log(`  ⚑ ${e.provider} ${e.available ? 'is available again' : `taken out of rotation (${e.reason?.code})`}`),
+);
 
 const FRAME_BYTES = 160; // 20 ms of 8 kHz mu-law, as Twilio sends it
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 interface Row {
   call: number;
+  provider: string;
   metrics: UtteranceMetrics;
   text: string;
   startMs: number;
@@ -90,12 +123,30 @@ async function playCall(call: number): Promise<StreamSummary> {
   });
   stream.on('metrics', (m) => {
     const u = texts.get(m.utteranceId)!;
-    rows.push({ call, metrics: m, ...u });
+    rows.push({ call, provider: m.provider, metrics: m, ...u });
   });
-  stream.on('error', (e) => console.error(`  ✖ ${e.code}: ${e.message}`));
+  const note = (line: string) => {
+    if (partialShown) process.stdout.write('\r\x1b[2K');
+    partialShown = false;
+    console.log(line);
+  };
+  stream.on('error', (e) => note(`  ✖ ${e.code}: ${e.message}`));
+  stream.on('reconnect', (e) =>
+    note(`  ↻ ${e.provider}: ${e.reason.code}; reconnect attempt ${e.attempt} in ${e.delayMs} ms`),
+  );
+  stream.on('fallback', (e) =>
+    note(`  ⇢ fallback ${e.from} → ${e.to} (${e.reason.code}); replaying ${e.replayedMs} ms of audio not yet final`),
+  );
 
+  cursor.reset(); // a new call
+  let killed = false;
   const started = performance.now();
   for (let off = 0, i = 0; off < wav.data.length; off += FRAME_BYTES, i++) {
+    if (outage && !killed && call === 1 && i * 20 >= OUTAGE_AT_MS) {
+      killed = true;
+      note(`  ✖ killing the RTZR emulator now (${OUTAGE_AT_MS / 1000} s into the call)`);
+      void emulator?.close();
+    }
     stream.write(wav.data.subarray(off, off + FRAME_BYTES));
     await sleep(started + ((i + 1) * 20) / speed - performance.now());
   }
@@ -118,16 +169,18 @@ try {
 } finally {
   await recognizer.close();
   await emulator?.close();
+  await google?.close();
 }
 
 console.log('\nSummary (per utterance)');
-const header = ['call', 'utt', 'text', 'start s', 'end s', 'truth', 'token ms', 'socket ms', 'final ms'];
+const header = ['call', 'utt', 'provider', 'text', 'start s', 'end s', 'truth', 'token ms', 'socket ms', 'final ms'];
 const table = rows.map((r) => {
   const t = truth.utterances[r.metrics.utteranceId];
   const match = t && t.text === r.text && Math.abs(t.startMs - r.startMs) <= 300 && Math.abs(t.endMs - r.endMs) <= 300;
   return [
     String(r.call),
     String(r.metrics.utteranceId),
+    r.provider,
     r.text,
     (r.startMs / 1000).toFixed(2),
     (r.endMs / 1000).toFixed(2),
@@ -150,13 +203,14 @@ for (let c = 1; c <= calls; c++) {
   if (m.length === 0) continue;
   const lat = m.map((x) => x.finalLatencyMs);
   console.log(
-    `call ${c}: token ${m[0]!.tokenCached ? 'cached (0 ms)' : `${m[0]!.tokenMs} ms`}, socket ${m[0]!.connectMs} ms once for ${m.length} utterances, final latency mean ${Math.round(lat.reduce((a, b) => a + b, 0) / lat.length)} ms`,
+    `call ${c}: token ${m[0]!.tokenCached ? 'cached (0 ms)' : `${m[0]!.tokenMs} ms`}, socket ${m[0]!.connectMs} ms once for ${m.filter((x) => x.provider === m[0]!.provider).length} utterance(s) on ${m[0]!.provider}, final latency mean ${Math.round(lat.reduce((a, b) => a + b, 0) / lat.length)} ms`,
   );
 }
 if (emulator) {
   const expected = truth.utterances.length * calls;
-  const ok = rows.length === expected && table.every((r) => r[5] === 'match');
-  console.log(ok ? `All ${expected} finals match the ground truth.` : `Expected ${expected} matching finals, got ${table.filter((r) => r[5] === 'match').length}.`);
+  const matching = table.filter((r) => r[6] === 'match').length;
+  const ok = rows.length === expected && matching === expected;
+  console.log(ok ? `All ${expected} finals match the ground truth.` : `Expected ${expected} matching finals, got ${matching}.`);
   if (!ok) failed = true;
 }
 process.exitCode = failed ? 1 : 0;
