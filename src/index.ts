@@ -35,6 +35,10 @@ export type {
 export { RtzrProvider } from './providers/rtzr/rtzr-provider.js';
 export type { RtzrProviderStats } from './providers/rtzr/rtzr-provider.js';
 export type { RtzrProviderOptions, RtzrModel, RtzrDomain } from './providers/rtzr/options.js';
+export { FasterWhisperProvider } from './providers/faster-whisper/faster-whisper-provider.js';
+export type { FasterWhisperProviderStats } from './providers/faster-whisper/faster-whisper-provider.js';
+export type { FasterWhisperProviderOptions, FasterWhisperEndpointing } from './providers/faster-whisper/options.js';
+export { DEFAULT_WHISPER_HALLUCINATIONS } from './providers/faster-whisper/hallucinations.js';
 export {
   SttError,
   AuthenticationError,
