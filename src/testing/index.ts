@@ -4,3 +4,4 @@
  * @packageDocumentation
  */
 export * from './rtzr/index.js';
+export * from './faster-whisper/index.js';
