@@ -39,6 +39,9 @@ export { FasterWhisperProvider } from './providers/faster-whisper/faster-whisper
 export type { FasterWhisperProviderStats } from './providers/faster-whisper/faster-whisper-provider.js';
 export type { FasterWhisperProviderOptions, FasterWhisperEndpointing } from './providers/faster-whisper/options.js';
 export { DEFAULT_WHISPER_HALLUCINATIONS } from './providers/faster-whisper/hallucinations.js';
+export { WhisperLiveProvider } from './providers/whisperlive/whisperlive-provider.js';
+export type { WhisperLiveProviderStats } from './providers/whisperlive/whisperlive-provider.js';
+export type { WhisperLiveProviderOptions } from './providers/whisperlive/options.js';
 export {
   SttError,
   AuthenticationError,
