@@ -5,3 +5,4 @@
  */
 export * from './rtzr/index.js';
 export * from './faster-whisper/index.js';
+export * from './whisperlive/index.js';
