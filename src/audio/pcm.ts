@@ -41,7 +41,7 @@ export function float32ToPcm16(input: Float32Array, out?: Int16Array): Int16Arra
 export function bytesAsInt16(bytes: Uint8Array): Int16Array {
   if (bytes.byteLength % 2 !== 0) throw new RangeError('odd byte length for 16-bit PCM');
   if (bytes.byteOffset % 2 === 0) return new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
-  return new Int16Array(bytes.slice().buffer);
+  return new Int16Array(copyBytes(bytes).buffer);
 }
 
 /** View an Int16Array's memory as bytes (no copy). @internal */
@@ -53,5 +53,10 @@ export function int16AsBytes(samples: Int16Array): Uint8Array {
 export function bytesAsFloat32(bytes: Uint8Array): Float32Array {
   if (bytes.byteLength % 4 !== 0) throw new RangeError('byte length not a multiple of 4 for float32');
   if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  return new Float32Array(bytes.slice().buffer);
+  return new Float32Array(copyBytes(bytes).buffer);
+}
+
+/** A copy in a fresh ArrayBuffer (`Buffer#slice` is a view, not a copy). */
+function copyBytes(bytes: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(bytes);
 }
