@@ -232,11 +232,7 @@ export class FasterWhisperSession implements ProviderSession {
       const reply = parseReply(this.provider, text);
       this.assembler.onReply(reply.text, reply.raw);
     } catch (err) {
-      if (this.ending) {
-        this.init.logger.warn('faster-whisper: bad reply while ending; closing', { provider: this.provider });
-        this.assembler.finishAll();
-        this.terminate();
-      } else this.fail(toSttError(err, this.provider));
+      this.fail(toSttError(err, this.provider));
       return;
     }
     this.maybeFinishEnding();
@@ -247,13 +243,14 @@ export class FasterWhisperSession implements ProviderSession {
       this.flushWaiters();
       return;
     }
-    if (this.ending) {
+    if (this.closing) {
+      // our close after the last reply: the normal end
       this.closed = true;
       this.cleanup();
-      this.assembler.finishAll();
       this.flushWaiters();
       return;
     }
+    // The server never closes on its own: before the last reply, this loses the last words.
     this.fail(
       code === 1009
         ? new ProviderError(
