@@ -35,16 +35,13 @@ export class SegmentTracker {
   private partial: InProgress | undefined;
   /** Committed segments skipped because they had been delivered already. */
   resent = 0;
+  /** Count of transcript changes (a new committed segment, or new in-progress text). */
+  changes = 0;
 
   constructor(
     private readonly interimResults: boolean,
     private readonly includeRaw: boolean,
   ) {}
-
-  /** Whether the last update had an in-progress segment with text. */
-  get inProgress(): boolean {
-    return this.partial !== undefined;
-  }
 
   /** The results one update yields, in order. */
   update(segments: readonly RawSegment[], raw: unknown, language?: string): ProviderResult[] {
@@ -63,6 +60,7 @@ export class SegmentTracker {
         continue;
       }
       this.remember(key);
+      this.changes++;
       this.lastEnd = Math.max(this.lastEnd, s.end);
       const segment = this.partial?.segment ?? this.nextSegment++;
       this.partial = undefined;
@@ -98,6 +96,7 @@ export class SegmentTracker {
     if (!this.partial) this.partial = { segment: this.nextSegment++, text: '', start: s.start, end: s.end };
     const p = this.partial;
     const changed = p.text !== text;
+    if (changed) this.changes++;
     p.text = text;
     p.start = s.start;
     p.end = s.end;

@@ -241,7 +241,7 @@ export class WhisperLiveSession implements ProviderSession {
         this.language = msg.language;
         return;
       case 'disconnect':
-        if (this.state === 'ending') {
+        if (this.state === 'ending' && this.eosSent) {
           this.deliverLastPartial();
           this.terminate();
         } else {
@@ -263,14 +263,12 @@ export class WhisperLiveSession implements ProviderSession {
   private onSegments(segments: Parameters<SegmentTracker['update']>[0], frame: string): void {
     if (this.state !== 'open' && this.state !== 'ending') return;
     this.init.stats.updates++;
-    const before = this.tracker.resent;
+    const resent = this.tracker.resent;
+    const changes = this.tracker.changes;
     const raw = this.init.includeRaw ? (JSON.parse(frame) as unknown) : undefined;
     for (const r of this.tracker.update(segments, raw, this.language)) this.emit(r);
-    this.init.stats.segmentsResent += this.tracker.resent - before;
-    if (this.state === 'ending' && !this.eosSent) {
-      if (this.tracker.inProgress) this.armSettle();
-      else this.sendEndOfAudio();
-    }
+    this.init.stats.segmentsResent += this.tracker.resent - resent;
+    if (this.state === 'ending' && !this.eosSent && this.tracker.changes !== changes) this.armSettle();
   }
 
   private onClose(code: number): void {
@@ -283,7 +281,8 @@ export class WhisperLiveSession implements ProviderSession {
       );
       return;
     }
-    if (this.state === 'ending') {
+    if (this.state === 'ending' && this.eosSent) {
+      // the server's answer to END_OF_AUDIO: it does not flush, so the in-progress text is the last final
       this.deliverLastPartial();
       this.terminate();
       return;
