@@ -59,6 +59,12 @@ interface Utterance {
   raw?: unknown;
 }
 
+/**
+ * Utterances waiting for replies, at most. Beyond it the server lags far behind the audio (or has
+ * stalled): the oldest is emitted with the words it has, so memory stays bounded.
+ */
+const MAX_PENDING = 64;
+
 interface RecentWord {
   text: string;
   /** Index of the reply it came from. */
@@ -103,6 +109,7 @@ export class UtteranceAssembler {
     for (const ev of events) {
       if (ev.type === 'speechstart') {
         this.pending.push({ segment: this.nextSegment++, start: ev.startMs, words: [] });
+        if (this.pending.length > MAX_PENDING) this.evictOldest();
       } else {
         const open = this.pending.findLast((u) => u.end === undefined);
         if (open) open.end = Math.max(open.start, ev.endMs);
@@ -171,6 +178,16 @@ export class UtteranceAssembler {
       const u = this.pending.shift()!;
       if (u.words.length > 0) this.emit('final', u, u.end ?? Math.max(u.start, this.positionMs), u.raw);
     }
+  }
+
+  private evictOldest(): void {
+    const u = this.pending.shift()!;
+    this.init.logger.warn('faster-whisper: replies lag far behind the audio; emitting an utterance before its chunks are answered', {
+      provider: this.init.provider,
+      pending: this.pending.length + 1,
+      replies: this.replies,
+    });
+    if (u.words.length > 0) this.emit('final', u, u.end ?? u.start, u.raw);
   }
 
   private emit(type: 'partial' | 'final', u: Utterance, endMs: number, raw: unknown): void {

@@ -47,6 +47,9 @@ export class ChunkWindows {
   }
 }
 
+/** Pads remembered at most; older ones are folded into the offset (the server is far behind if this is reached). */
+const MAX_PADS = 256;
+
 interface Pad {
   /** Stream time where the silence was inserted. */
   stream: number;
@@ -72,6 +75,7 @@ export class PaddedTimeline {
     if (length <= 0) return;
     this.pads.push({ stream, server, length });
     this.totalMs += length;
+    if (this.pads.length > MAX_PADS) this.prunedMs += this.pads.shift()!.length;
   }
 
   /** Stream time of a server time; a time inside a pad maps to where the pad was inserted. */

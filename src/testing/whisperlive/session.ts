@@ -85,8 +85,10 @@ export class WhisperLiveEmulatorSession {
   private closeWhenSent = false;
   private count = 0;
   private open: Spoken | undefined;
-  private readonly completed: Segment[] = [];
-  /** Completed segments already sent in an update. */
+  /** The last committed segments (at most `send_last_n_segments`); `completedTotal` counts all. */
+  private completed: Segment[] = [];
+  private completedTotal = 0;
+  /** Committed segments (counted from the first) already sent in an update. */
   private sentCompleted = 0;
   private readonly updates: { frame: string; dueAt: number; resent: number }[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -258,6 +260,8 @@ export class WhisperLiveEmulatorSession {
         this.open = { start: ev.startMs, text: scriptedText(this.script, this.count++), shown: 0 };
       } else if (this.open) {
         this.completed.push({ start: this.open.start, end: Math.max(ev.endMs, this.open.start + 1), text: this.open.text });
+        if (this.completed.length > this.sendLastN) this.completed = this.completed.slice(-this.sendLastN);
+        this.completedTotal++;
         this.ctx.counters.segmentsCompleted++;
         this.open = undefined;
       }
@@ -273,13 +277,14 @@ export class WhisperLiveEmulatorSession {
       o.shown = partialUnits(o.text, positionMs - o.start, o.shown);
       partial = prefixText(o.text, o.shown);
     }
-    const news = this.completed.length > this.sentCompleted;
+    const news = this.completedTotal > this.sentCompleted;
     if (!news && partial === '') return;
-    const first = Math.max(0, this.completed.length - this.sendLastN);
-    const segments: Record<string, unknown>[] = this.completed.slice(first).map((s) => this.segmentJson(s, true));
+    const segments: Record<string, unknown>[] = this.completed.map((s) => this.segmentJson(s, true));
     if (partial !== '') segments.push({ start: sec(this.open!.start), end: sec(positionMs), text: ` ${partial}`, completed: false });
+    // segments in this update that an earlier update already carried
+    const first = this.completedTotal - this.completed.length;
     const resent = Math.max(0, this.sentCompleted - first);
-    this.sentCompleted = this.completed.length;
+    this.sentCompleted = this.completedTotal;
     this.updates.push({
       frame: JSON.stringify({ uid: this.uid, segments }),
       dueAt: performance.now() + this.ctx.latency.processingMs,
