@@ -36,6 +36,13 @@ export type {
 export { RtzrProvider } from './providers/rtzr/rtzr-provider.js';
 export type { RtzrProviderStats } from './providers/rtzr/rtzr-provider.js';
 export type { RtzrProviderOptions, RtzrModel, RtzrDomain } from './providers/rtzr/options.js';
+export { FasterWhisperProvider } from './providers/faster-whisper/faster-whisper-provider.js';
+export type { FasterWhisperProviderStats } from './providers/faster-whisper/faster-whisper-provider.js';
+export type { FasterWhisperProviderOptions, FasterWhisperEndpointing } from './providers/faster-whisper/options.js';
+export { DEFAULT_WHISPER_HALLUCINATIONS } from './providers/faster-whisper/hallucinations.js';
+export { WhisperLiveProvider } from './providers/whisperlive/whisperlive-provider.js';
+export type { WhisperLiveProviderStats } from './providers/whisperlive/whisperlive-provider.js';
+export type { WhisperLiveProviderOptions } from './providers/whisperlive/options.js';
 export {
   SttError,
   AuthenticationError,

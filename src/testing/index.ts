@@ -7,5 +7,7 @@
 export * from './rtzr/index.js';
 export * from './google/index.js';
 export * from './twilio/index.js';
+export * from './faster-whisper/index.js';
+export * from './whisperlive/index.js';
 export { ScriptCursor } from './script-cursor.js';
 export type { Script } from './script-cursor.js';
