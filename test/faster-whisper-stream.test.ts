@@ -28,7 +28,9 @@ async function setup(
     overlapDurationMs: emulator.overlapDurationMs,
     ...opts,
   });
-  recognizer = new StreamingRecognizer({ providers: [provider] });
+  // reconnect: false — these tests check how each failure is reported, not how it is recovered
+  // (test/fallback-matrix.test.ts and the fallback tests below cover recovery).
+  recognizer = new StreamingRecognizer({ providers: [provider], reconnect: false });
   return { emulator, provider, recognizer };
 }
 
@@ -256,16 +258,15 @@ describe('FasterWhisperProvider failures', () => {
     expect(sum2.error?.message).toMatch(/emulated transcription failure/);
   });
 
-  it('end() is bounded when the server stops answering', async () => {
+  it('end() is bounded when the server stops answering, and says the last words were not delivered', async () => {
     const { emulator, recognizer } = await setup();
     emulator.faults.stall(true);
     const stream = recognizer.stream({ audio: formats[0]!.audio, endTimeoutMs: 300 });
     await writeCall(stream);
-    const started = performance.now();
-    const summary = await stream.end();
-    expect(performance.now() - started).toBeLessThan(5000);
-    expect(summary.error).toBeUndefined();
-    expect(stream.state).toBe('closed');
+    const summary = await stream.end(); // resolves: bounded by endTimeoutMs (the test timeout would catch a hang)
+    // speech was sent and never finalised: with no provider to fall back to, that is a TIMEOUT, not silence
+    expect(summary.error?.code).toBe('TIMEOUT');
+    expect(stream.state).toBe('failed');
     await expect.poll(() => emulator.counters.openConnections).toBe(0);
   });
 

@@ -20,7 +20,9 @@ async function setup(
 ): Promise<{ emulator: WhisperLiveEmulator; provider: WhisperLiveProvider; recognizer: StreamingRecognizer }> {
   emulator = await startWhisperLiveEmulator({ script, ...emu });
   const provider = new WhisperLiveProvider({ url: emulator.url, endSettleMs: 300, ...opts });
-  recognizer = new StreamingRecognizer({ providers: [provider] });
+  // reconnect: false — these tests check how each failure is reported, not how it is recovered
+  // (test/fallback-matrix.test.ts and the fallback tests below cover recovery).
+  recognizer = new StreamingRecognizer({ providers: [provider], reconnect: false });
   return { emulator, provider, recognizer };
 }
 

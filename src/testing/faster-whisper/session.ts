@@ -7,6 +7,7 @@
  * @module
  * @internal
  */
+import type { Script } from '../script-cursor.js';
 import { performance } from 'node:perf_hooks';
 import { WebSocket, type RawData } from 'ws';
 import { Endpointer } from '../../audio/endpointer.js';
@@ -23,7 +24,7 @@ const REPLY_LOG_LIMIT = 1000;
 
 /** What a session shares with the server. */
 export interface SessionContext {
-  readonly script: readonly string[];
+  readonly script: Script;
   readonly chunkMs: number;
   readonly overlapMs: number;
   readonly coverage: number;

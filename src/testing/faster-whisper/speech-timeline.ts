@@ -14,6 +14,7 @@
  */
 import type { EndpointerEvent } from '../../audio/endpointer.js';
 import { MS_PER_CHAR, scriptedText } from '../rtzr/recognizer-script.js';
+import { ScriptCursor, type Script } from '../script-cursor.js';
 
 interface ScriptWord {
   text: string;
@@ -43,13 +44,22 @@ export class SpeechTimeline {
   private utterances: SpokenUtterance[] = [];
   private count = 0;
 
-  constructor(private readonly script: readonly string[]) {}
+  /** Utterances of this connection holding a line of a shared cursor that is not committed yet. */
+  private cursorAhead = 0;
+
+  constructor(private readonly script: Script) {}
+
+  /** The text of the next utterance: a per-connection script line, or the next line of a shared cursor. */
+  private nextText(): string {
+    if (this.script instanceof ScriptCursor) return this.script.peek(this.cursorAhead++);
+    return scriptedText(this.script, this.count);
+  }
 
   /** Apply endpointer events (ms). */
   onEvents(events: readonly EndpointerEvent[]): void {
     for (const ev of events) {
       if (ev.type === 'speechstart') {
-        const text = scriptedText(this.script, this.count);
+        const text = this.nextText();
         const words = text
           .split(/\s+/u)
           .filter((w) => w.length > 0)
@@ -106,6 +116,11 @@ export class SpeechTimeline {
   /** Close `u` at `endMs`: spread the words not yet fixed over what is left of it. */
   private close(u: SpokenUtterance, endMs: number): void {
     u.end = endMs;
+    if (this.script instanceof ScriptCursor) {
+      // The server has no finals: an utterance's line is delivered once its audio is complete.
+      this.cursorAhead--;
+      this.script.commit();
+    }
     const from = u.fixed > 0 ? u.words[u.fixed - 1]!.end! : u.start;
     const to = Math.max(from, endMs);
     const rest = u.words.slice(u.fixed);

@@ -2,6 +2,7 @@
  * Public types of the Faster-Whisper chunk-server emulator.
  * @module
  */
+import type { ScriptCursor } from '../script-cursor.js';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /** Latency knobs, all in milliseconds. */
@@ -27,9 +28,9 @@ export interface FasterWhisperEmulatorOptions {
    * Ground-truth texts of the utterances the emulator's endpointer detects, in order (restarting
    * on every connection). Utterances beyond the script get the text `'(unscripted)'`.
    */
-  script?: string[];
+  script?: readonly string[] | ScriptCursor;
   /** Per-connection script override; return `undefined` to use {@link script}. */
-  scriptFor?: (info: FasterWhisperScriptInfo) => string[] | undefined;
+  scriptFor?: (info: FasterWhisperScriptInfo) => readonly string[] | ScriptCursor | undefined;
   /** The server's `chunk_duration`, ms: audio per transcription. Default 2000. */
   chunkDurationMs?: number;
   /** The server's `overlap_duration`, ms: audio kept as the start of the next chunk. Default 500. */
