@@ -5,14 +5,13 @@
  * connection log and fault injection.
  * @module
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { WebSocket } from 'ws';
 import { ConfigurationError } from '../../errors/index.js';
 import { bearerToken, checkAuthRequest, readBody, TokenStore } from './auth.js';
 import { FaultState } from './faults.js';
-import { errorBody, rejectUpgrade, sendJson } from './http-util.js';
+import { WsHost, type UpgradeDecision } from '../shared/ws-host.js';
+import { errorBody, sendJson } from './http-util.js';
 import { parseStreamingParams, type RtzrStreamConfig } from './params.js';
 import { RtzrSession } from './session.js';
 import type {
@@ -27,6 +26,17 @@ import type {
 const AUTH_PATH = '/v1/authenticate';
 const STREAMING_PATH = '/v1/transcribe:streaming';
 const LOG_LIMIT = 1000;
+
+/** What an accepted upgrade carries to its connection. */
+interface Accepted {
+  query: URLSearchParams;
+  config: RtzrStreamConfig;
+}
+
+/** An upgrade rejection with RTZR's `{code,msg}` JSON body. */
+function reject(status: number, msg?: string): UpgradeDecision {
+  return { kind: 'reject', status, body: JSON.stringify(errorBody(status, msg)), headers: { 'Content-Type': 'application/json' } };
+}
 const DEFAULT_CREDENTIALS: RtzrCredentials = { clientId: 'emulator-client-id', clientSecret: 'emulator-client-secret' };
 
 function checkLatency(latency: Partial<RtzrLatency>): void {
@@ -62,20 +72,15 @@ class RtzrEmulatorServer implements RtzrEmulator {
   readonly faults: FaultState;
   readonly connectionsLog: RtzrConnectionLogEntry[] = [];
 
-  private readonly server: Server;
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  private readonly host: WsHost;
   private readonly tokens = new TokenStore();
   private readonly latency: Required<RtzrLatency>;
   private readonly sessions = new Set<RtzrSession>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  /** Upgrade sockets not yet handed to `ws`, and held (hanging or delayed) auth responses. */
-  private readonly pendingSockets = new Set<Duplex>();
+  /** Held (hanging or delayed) authenticate responses. */
   private readonly heldResponses = new Set<ServerResponse>();
-  private pendingUpgrades = 0;
   private connectionIds = 0;
-  private closing: Promise<void> | undefined;
 
-  constructor(private readonly options: RtzrEmulatorOptions) {
+  constructor(private readonly options: RtzrEmulatorOptions, hostname: string) {
     this.credentials = { ...(options.credentials ?? DEFAULT_CREDENTIALS) };
     this.latency = { authMs: 0, connectMs: 0, processingMs: 0, partialIntervalMs: 300, ...options.latency };
     this.faults = new FaultState({
@@ -84,23 +89,20 @@ class RtzrEmulatorServer implements RtzrEmulator {
         for (const s of this.sessions) s.terminate();
       },
     });
-    this.server = createServer((req, res) => this.onRequest(req, res));
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
-    this.server.on('clientError', (_err, socket) => socket.destroy());
+    this.host = new WsHost({
+      host: hostname,
+      onRequest: (req, res) => this.onRequest(req, res),
+      decide: (req) => this.decide(req),
+      connectDelayMs: () => this.latency.connectMs,
+      onRejected: () => this.counters.rejectedConnections++,
+      onConnection: (ws, req, context) => this.onConnection(ws, req, context as Accepted),
+    });
   }
 
-  async listen(host: string): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const { port } = this.server.address() as AddressInfo;
-    const h = host.includes(':') ? `[${host}]` : host;
-    this.apiBase = `http://${h}:${port}`;
-    this.websocketUrl = `ws://${h}:${port}`;
+  async listen(): Promise<void> {
+    await this.host.listen();
+    this.apiBase = this.host.httpUrl;
+    this.websocketUrl = this.host.url;
   }
 
   setLatency(latency: Partial<RtzrLatency>): void {
@@ -110,39 +112,12 @@ class RtzrEmulatorServer implements RtzrEmulator {
     }
   }
 
-  close(): Promise<void> {
-    this.closing ??= this.shutdown();
-    return this.closing;
-  }
-
-  private async shutdown(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    for (const s of this.sessions) s.terminate();
-    for (const socket of this.pendingSockets) socket.destroy();
-    this.pendingSockets.clear();
+  async close(): Promise<void> {
     for (const res of this.heldResponses) res.destroy();
     this.heldResponses.clear();
-    for (const client of this.wss.clients) client.terminate();
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    for (const s of this.sessions) s.terminate();
+    await this.host.close();
     this.tokens.clear();
-  }
-
-  /** Run `fn` after `ms` (at once when 0), unless the emulator closes first. */
-  private later(ms: number, fn: () => void): void {
-    if (ms <= 0) {
-      fn();
-      return;
-    }
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
   }
 
   // ---- REST ----------------------------------------------------------------
@@ -163,7 +138,7 @@ class RtzrEmulatorServer implements RtzrEmulator {
       return; // answered never; destroyed on close()
     }
     readBody(req).then(
-      (body) => this.later(this.latency.authMs, () => this.answerAuth(req, res, body, fault?.status)),
+      (body) => this.host.later(this.latency.authMs, () => this.answerAuth(req, res, body, fault?.status)),
       () => {
         this.counters.authFailures++;
         if (!res.headersSent && !res.destroyed) sendJson(res, 400, errorBody(400, 'unreadable body'));
@@ -190,71 +165,24 @@ class RtzrEmulatorServer implements RtzrEmulator {
 
   // ---- WebSocket -------------------------------------------------------------
 
-  private reject(socket: Duplex, status: number, msg?: string): void {
-    this.counters.rejectedConnections++;
-    this.pendingSockets.delete(socket);
-    rejectUpgrade(socket, status, errorBody(status, msg));
-  }
-
-  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
-    if (this.closing) {
-      socket.destroy();
-      return;
-    }
-    this.pendingSockets.add(socket);
-    socket.once('close', () => this.pendingSockets.delete(socket));
+  /** Validate an upgrade the way RTZR does: path, injected faults, Bearer token, parameters, capacity. */
+  private decide(req: IncomingMessage): UpgradeDecision {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname !== STREAMING_PATH) {
-      this.reject(socket, 404);
-      return;
-    }
+    if (url.pathname !== STREAMING_PATH) return reject(404);
     const fault = this.faults.takeUpgradeFault();
-    if (fault?.kind === 'refuse') {
-      this.counters.rejectedConnections++;
-      this.pendingSockets.delete(socket);
-      socket.destroy();
-      return;
-    }
-    if (fault?.kind === 'reject') {
-      this.reject(socket, fault.status);
-      return;
-    }
+    if (fault?.kind === 'refuse') return { kind: 'refuse' };
+    if (fault?.kind === 'reject') return reject(fault.status);
     const token = bearerToken(req.headers.authorization);
-    if (token === undefined) {
-      this.reject(socket, 401, 'missing Authorization: Bearer token');
-      return;
-    }
-    if (!this.tokens.isValid(token)) {
-      this.reject(socket, 401, 'invalid or expired token');
-      return;
-    }
+    if (token === undefined) return reject(401, 'missing Authorization: Bearer token');
+    if (!this.tokens.isValid(token)) return reject(401, 'invalid or expired token');
     const params = parseStreamingParams(url.searchParams);
-    if (!params.ok) {
-      this.reject(socket, 400, params.msg);
-      return;
-    }
-    if (this.counters.openConnections + this.pendingUpgrades >= (this.options.maxConcurrent ?? 20)) {
-      this.reject(socket, 429);
-      return;
-    }
-    this.pendingUpgrades++;
-    this.later(this.latency.connectMs, () => {
-      this.pendingUpgrades--;
-      this.pendingSockets.delete(socket);
-      if (socket.destroyed || this.closing) {
-        socket.destroy();
-        return;
-      }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req, url.searchParams, params.config));
-    });
+    if (!params.ok) return reject(400, params.msg);
+    if (this.counters.openConnections + this.host.pendingUpgrades >= (this.options.maxConcurrent ?? 20)) return reject(429);
+    const accepted: Accepted = { query: url.searchParams, config: params.config };
+    return { kind: 'accept', context: accepted };
   }
 
-  private onConnection(ws: WebSocket, req: IncomingMessage, query: URLSearchParams, config: RtzrStreamConfig): void {
-    if (this.closing) {
-      ws.terminate();
-      return;
-    }
+  private onConnection(ws: WebSocket, req: IncomingMessage, { query, config }: Accepted): void {
     const id = ++this.connectionIds;
     this.counters.connections++;
     this.counters.openConnections++;
@@ -303,7 +231,7 @@ export async function startRtzrEmulator(options: RtzrEmulatorOptions = {}): Prom
   if (credentials && (!credentials.clientId || !credentials.clientSecret)) {
     throw new ConfigurationError('RTZR emulator: credentials need a clientId and a clientSecret');
   }
-  const emulator = new RtzrEmulatorServer(options);
-  await emulator.listen(options.host ?? '127.0.0.1');
+  const emulator = new RtzrEmulatorServer(options, options.host ?? '127.0.0.1');
+  await emulator.listen();
   return emulator;
 }

@@ -1,11 +1,10 @@
 /**
- * HTTP helpers of the RTZR emulator: `{code,msg}` error bodies, JSON
- * responses, and HTTP rejections written on a raw upgrade socket.
+ * HTTP helpers of the RTZR emulator: `{code,msg}` error bodies and JSON
+ * responses.
  * @module
  * @internal
  */
-import { STATUS_CODES, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { ServerResponse } from 'node:http';
 
 /** RTZR REST error body. */
 export interface RtzrErrorBody {
@@ -38,21 +37,3 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-/**
- * Write a complete HTTP error response on an upgrade socket, then close it, so a
- * WebSocket client sees the status (and can read the JSON body).
- */
-export function rejectUpgrade(socket: Duplex, status: number, body: unknown): void {
-  if (socket.destroyed) return;
-  const text = JSON.stringify(body);
-  socket.once('finish', () => socket.destroy());
-  socket.once('error', () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
-      'Connection: close\r\n' +
-      'Content-Type: application/json\r\n' +
-      `Content-Length: ${Buffer.byteLength(text)}\r\n` +
-      '\r\n' +
-      text,
-  );
-}

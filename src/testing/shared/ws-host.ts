@@ -7,35 +7,42 @@
  * @module
  * @internal
  */
-import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-/** What to do with an upgrade request. */
+/** What to do with an upgrade request. `context` of an accept is handed to `onConnection`. */
 export type UpgradeDecision =
-  | { kind: 'accept' }
+  | { kind: 'accept'; context?: unknown }
   | { kind: 'refuse' }
   | { kind: 'reject'; status: number; body?: string; headers?: Record<string, string> };
 
 /** @internal */
 export interface WsHostOptions {
   host: string;
-  /** Largest message accepted, bytes (close 1009 beyond). */
-  maxPayload: number;
+  /** Largest message accepted, bytes (close 1009 beyond). Default: `ws`'s (100 MiB). */
+  maxPayload?: number;
+  /** Plain HTTP requests on the same port (REST endpoints of the emulated service). Default: 426. */
+  onRequest?(req: IncomingMessage, res: ServerResponse): void;
   /** Decide an upgrade (faults, auth, capacity). Default accept. */
   decide(req: IncomingMessage): UpgradeDecision;
   /** Delay of the 101 response, ms (read when each upgrade arrives). */
   connectDelayMs(): number;
   /** A rejected or refused upgrade. */
   onRejected(): void;
-  /** A WebSocket is open. */
-  onConnection(ws: WebSocket, req: IncomingMessage): void;
+  /** A WebSocket is open; `context` is what the accepting decision carried. */
+  onConnection(ws: WebSocket, req: IncomingMessage, context: unknown): void;
 }
 
 /** @internal */
 export class WsHost {
+  /** `ws://host:port`. */
   url = '';
+  /** `http://host:port` (same port). */
+  httpUrl = '';
+  /** Upgrades accepted whose 101 has not been sent yet (held by the connect delay). */
+  pendingUpgrades = 0;
   private readonly server: Server;
   private readonly wss: WebSocketServer;
   private readonly pendingSockets = new Set<Duplex>();
@@ -43,8 +50,16 @@ export class WsHost {
   private closing: Promise<void> | undefined;
 
   constructor(private readonly o: WsHostOptions) {
-    this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: o.maxPayload });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      ...(o.maxPayload !== undefined ? { maxPayload: o.maxPayload } : {}),
+    });
     this.server = createServer((req, res) => {
+      if (o.onRequest) {
+        o.onRequest(req, res);
+        return;
+      }
       req.resume();
       res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' });
       res.end('Upgrade Required: this is a WebSocket server\n');
@@ -68,6 +83,7 @@ export class WsHost {
     const { port } = this.server.address() as AddressInfo;
     const h = this.o.host.includes(':') ? `[${this.o.host}]` : this.o.host;
     this.url = `ws://${h}:${port}`;
+    this.httpUrl = `http://${h}:${port}`;
   }
 
   /** Run `fn` after `ms` (at once when 0) unless the host closes first. */
@@ -123,7 +139,9 @@ export class WsHost {
       rejectUpgrade(socket, decision.status, decision.body ?? `${STATUS_CODES[decision.status] ?? 'Error'}\n`, decision.headers);
       return;
     }
+    this.pendingUpgrades++;
     this.later(this.o.connectDelayMs(), () => {
+      this.pendingUpgrades--;
       this.pendingSockets.delete(socket);
       if (socket.destroyed || this.closing) {
         socket.destroy();
@@ -131,7 +149,7 @@ export class WsHost {
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         if (this.closing) ws.terminate();
-        else this.o.onConnection(ws, req);
+        else this.o.onConnection(ws, req, decision.context);
       });
     });
   }
@@ -141,13 +159,17 @@ export class WsHost {
 function rejectUpgrade(socket: Duplex, status: number, body: string, headers: Record<string, string> = {}): void {
   if (socket.destroyed) return;
   socket.once('finish', () => socket.destroy());
-  const extra = Object.entries(headers)
+  const all: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8' };
+  for (const [k, v] of Object.entries(headers)) {
+    if (k.toLowerCase() === 'content-type') delete all['Content-Type'];
+    all[k] = v;
+  }
+  const extra = Object.entries(all)
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
       'Connection: close\r\n' +
-      'Content-Type: text/plain; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       extra +
       '\r\n' +
