@@ -203,6 +203,7 @@ export class RtzrProvider implements Provider {
       provider: this.id,
       count,
       idleMs,
+      pingIntervalMs: this.options.pingIntervalMs,
       counters: this.stats,
       logger: () => this.log(),
       open: async (signal) => (await this.open(url, wire, signal, this.log(), true)).ws,

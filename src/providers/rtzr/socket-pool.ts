@@ -13,6 +13,8 @@
  *   after that the pool stops trying until the next `take()` or `fill()`.
  *   The backoff resets when a socket proves healthy (taken, or recycled at its
  *   full age). No promise of the pool is ever left unhandled.
+ * - Idle sockets are pinged every `pingIntervalMs` (one timer per pool, only
+ *   while sockets are idle), like sockets in use.
  * @module
  * @internal
  */
@@ -42,6 +44,8 @@ export interface SocketPoolInit {
   count: number;
   /** Idle lifetime before recycling, ms. */
   idleMs: number;
+  /** WebSocket ping interval for idle sockets, ms. */
+  pingIntervalMs: number;
   /** Open one authenticated socket (token + handshake). Rejects with a typed error. */
   open(signal: AbortSignal): Promise<WebSocket>;
   /** The logger to use now. */
@@ -64,6 +68,7 @@ export class SocketPool {
   private opening = 0;
   private round = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
   private gaveUp = false;
   private closed = false;
   private readonly controller = new AbortController();
@@ -129,6 +134,7 @@ export class SocketPool {
     this.controller.abort();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    this.stopPinging();
     for (const entry of this.idle.splice(0)) {
       this.detach(entry);
       entry.ws.terminate();
@@ -177,13 +183,23 @@ export class SocketPool {
     };
     ws.once('close', entry.onClose);
     this.idle.push(entry);
+    this.pingTimer ??= setInterval(() => {
+      for (const e of this.idle) if (e.ws.readyState === WebSocket.OPEN) e.ws.ping();
+    }, this.init.pingIntervalMs);
     this.init.logger().debug('rtzr: pre-warmed socket ready', { provider: this.init.provider, idle: this.idle.length });
     if (this.idle.length >= this.init.count) this.settleWaiters();
   }
 
+  /** Stop tracking an entry (it left `idle`, or is about to). */
   private detach(entry: IdleSocket): void {
     clearTimeout(entry.timer);
     entry.ws.off('close', entry.onClose);
+    if (this.idle.length === 0) this.stopPinging();
+  }
+
+  private stopPinging(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
   }
 
   private remove(entry: IdleSocket): void {
