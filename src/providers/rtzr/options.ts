@@ -22,7 +22,10 @@ export type RtzrDomain = 'CALL' | 'MEETING';
  * pooled socket only serves a stream whose negotiated wire URL is identical (see `docs/rtzr.md`).
  */
 export interface RtzrPrewarmOptions {
-  /** Sockets kept open, 0–100. Each one holds one of your plan's concurrent channels (5 free, 20 Basic). */
+  /**
+   * Sockets kept open, 0–100. Each one holds one of your plan's concurrent channels (5 free, 20 Basic;
+   * https://developers.rtzr.ai/docs/en/rate_limit), like a call in progress.
+   */
   count: number;
   /**
    * The audio format your streams write (as in `recognizer.stream({ audio })`), converted to the wire
@@ -34,10 +37,11 @@ export interface RtzrPrewarmOptions {
   /** BCP-47 language of the streams (only part of the query for `modelName: 'whisper'`). Default `'ko-KR'`. */
   language?: string;
   /**
-   * An idle socket is closed and replaced after this long, ms. Default 20000: RTZR's server idle timeout is
-   * undocumented, and clients that know the service close sockets after 25 s without audio (LiveKit's RTZR
-   * plugin), so recycling at 20 s keeps every pooled socket younger than that with a 5 s margin. Cost: one
-   * handshake per pooled socket every 20 s (the token is cached, so no authenticate request).
+   * An idle socket is closed and replaced after this long, ms (at least 50). Default 20000: RTZR's server
+   * idle timeout is undocumented, and clients that know the service close sockets after 25 s without audio
+   * (LiveKit's RTZR plugin, `_IDLE_TIMEOUT_SECONDS = 25.0`, https://github.com/livekit/agents), so recycling
+   * at 20 s keeps every pooled socket younger than that with a 5 s margin. Cost: one handshake per pooled
+   * socket every 20 s (the token is cached, so no authenticate request).
    */
   idleMs?: number;
 }
