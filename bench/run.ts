@@ -383,7 +383,9 @@ try {
 results.totalSeconds = round(elapsed() / 1000);
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
-const file = `${dir}${quick ? 'quick.tmp.json' : 'latest.json'}`;
+// only a full run replaces the committed results; quick or partial runs write an ignored file
+const partial = quick || only.size < 4;
+const file = `${dir}${partial ? 'partial.tmp.json' : 'latest.json'}`;
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 say(`Done in ${results.totalSeconds as number} s; figures written to ${file}`);
 process.exitCode = failed ? 1 : 0;
