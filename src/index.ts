@@ -3,6 +3,15 @@
  * @packageDocumentation
  */
 export { StreamingRecognizer } from './recognizer/streaming-recognizer.js';
+export type { RecognizerMetrics, ProviderMetrics, LatencySummary } from './recognizer/metrics-aggregator.js';
+export { diagnosticsChannels } from './diagnostics.js';
+export type {
+  ConnectDiagnostic,
+  TokenDiagnostic,
+  ReconnectDiagnostic,
+  FallbackDiagnostic,
+  DiagnosticError,
+} from './diagnostics.js';
 export type {
   StreamingRecognizerOptions,
   StreamingRecognizerEvents,
@@ -32,10 +41,11 @@ export type {
   ProviderSession,
   SessionCosts,
   ConnectRequest,
+  WarmupOptions,
 } from './providers/provider.js';
 export { RtzrProvider } from './providers/rtzr/rtzr-provider.js';
 export type { RtzrProviderStats } from './providers/rtzr/rtzr-provider.js';
-export type { RtzrProviderOptions, RtzrModel, RtzrDomain } from './providers/rtzr/options.js';
+export type { RtzrProviderOptions, RtzrPrewarmOptions, RtzrModel, RtzrDomain } from './providers/rtzr/options.js';
 export { FasterWhisperProvider } from './providers/faster-whisper/faster-whisper-provider.js';
 export type { FasterWhisperProviderStats } from './providers/faster-whisper/faster-whisper-provider.js';
 export type { FasterWhisperProviderOptions, FasterWhisperEndpointing } from './providers/faster-whisper/options.js';

@@ -25,6 +25,8 @@ function encodeAs(pcm: Int16Array, encoding: AudioEncoding): Uint8Array {
   }
 }
 
+const asInt16 = (b: Uint8Array) => new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+
 const sampleBytes = (e: AudioEncoding): number => (e === 'linear16' ? 2 : e === 'float32' ? 4 : 1);
 
 /** Convert `bytes` in frames of `frameSamples`, copying every result, then flush. */
@@ -81,31 +83,59 @@ describe('AudioConverter', () => {
     expect(conv.flush().length).toBe(0);
   });
 
-  it('reuses its scratch buffers: 20 ms Twilio frames allocate no new output buffer after the first', () => {
-    for (const output of [fmt('linear16', 8000), fmt('linear16', 16000)]) {
-      const conv = new AudioConverter(fmt('mulaw', 8000), output);
-      const buffers = new Set<ArrayBufferLike>();
-      const expected = new AudioConverter(fmt('mulaw', 8000), output);
-      for (let off = 0; off + 160 <= 16000; off += 160) {
-        const frame = mulaw8k.data.subarray(off, off + 160);
-        const out = conv.convert(frame);
-        const copy = expected.convert(frame).slice();
-        expect(Buffer.from(out).equals(Buffer.from(copy))).toBe(true);
-        buffers.add(out.buffer);
-      }
-      expect(buffers.size, `${output.encoding}/${output.sampleRate}`).toBe(1);
+  it('a chunk larger than the retention cap is converted correctly and not kept as scratch', () => {
+    const conv = new AudioConverter(fmt('mulaw', 8000), fmt('linear16', 16000));
+    conv.convert(mulaw8k.data.subarray(0, 160));
+    const kept = conv.retainedScratchSamples;
+    const big = new Uint8Array(MAX_RETAINED_SAMPLES + 1000).fill(0xff);
+    expect(conv.convert(big).byteLength).toBeGreaterThan(0);
+    expect(conv.retainedScratchSamples).toBe(kept);
+  });
+});
+
+describe('AudioConverter outputs', () => {
+  it('mu-law → LINEAR16: the decoded samples, each output left intact by later frames', () => {
+    const conv = new AudioConverter(fmt('mulaw', 8000), fmt('linear16', 8000));
+    const frames: Uint8Array[] = [];
+    const outputs: Uint8Array[] = [];
+    for (let off = 0; off < 160 * 300; off += 160) {
+      const f = mulaw8k.data.subarray(off, off + 160);
+      frames.push(f);
+      outputs.push(conv.convert(f));
     }
+    // checked after every frame was converted: no output was overwritten by a later call
+    outputs.forEach((o, i) => expect(asInt16(o)).toEqual(decodeMulaw(frames[i]!)));
   });
 
-  it('a chunk larger than the retention cap is converted correctly but not kept as scratch', () => {
-    const conv = new AudioConverter(fmt('mulaw', 8000), fmt('linear16', 8000));
-    const small = conv.convert(mulaw8k.data.subarray(0, 160));
-    const smallBuffer = small.buffer;
-    const big = mulaw8k.data.subarray(0, MAX_RETAINED_SAMPLES + 1000);
-    const out = conv.convert(big);
-    expect(out.byteLength).toBe(big.length * 2);
-    expect(Buffer.from(out).equals(Buffer.from(int16AsBytes(decodeMulaw(big))))).toBe(true);
-    // The next small frame goes back to the small scratch buffer.
-    expect(conv.convert(mulaw8k.data.subarray(160, 320)).buffer).toBe(smallBuffer);
+  it('mu-law 8 kHz → LINEAR16 16 kHz equals decode + a stateful Resampler over the same frames', () => {
+    const conv = new AudioConverter(fmt('mulaw', 8000), fmt('linear16', 16000));
+    const ref = new Resampler({ fromRate: 8000, toRate: 16000 });
+    const got: number[] = [];
+    const want: number[] = [];
+    const outputs: Uint8Array[] = [];
+    for (let off = 0; off < 160 * 200; off += 160) {
+      const f = mulaw8k.data.subarray(off, off + 160);
+      outputs.push(conv.convert(f));
+      want.push(...ref.process(decodeMulaw(f)));
+    }
+    outputs.push(conv.flush());
+    want.push(...ref.flush());
+    for (const o of outputs) got.push(...asInt16(o));
+    expect(got).toEqual(want);
   });
+
+  it('LINEAR16 16 kHz → mu-law 8 kHz equals resample + encode', () => {
+    const conv = new AudioConverter(fmt('linear16', 16000), fmt('mulaw', 8000));
+    const ref = new Resampler({ fromRate: 16000, toRate: 8000 });
+    const pcm = decodeMulaw(mulaw8k.data.subarray(0, 16000)); // any signal, used as 16 kHz input
+    const outputs: Uint8Array[] = [];
+    const want: number[] = [];
+    for (let off = 0; off < pcm.length; off += 320) {
+      const frame = pcm.slice(off, off + 320);
+      outputs.push(conv.convert(new Uint8Array(frame.buffer)));
+      want.push(...encodeMulaw(ref.process(frame)));
+    }
+    expect(outputs.flatMap((o) => [...o])).toEqual(want);
+  });
+
 });

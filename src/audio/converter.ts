@@ -3,22 +3,21 @@
  * frame: G.711 decode, float32↔int16, resampling (stateful), G.711 encode.
  * Same format in and out: bytes pass through untouched.
  *
- * This is the hot path (one call per `stream.write()`, ~50 per second per
- * call for Twilio's 20 ms frames), so each stage writes into a scratch buffer
- * the converter owns and reuses: after the first frame of a given size a
- * conversion allocates nothing. Scratch buffers grow to the largest chunk
- * seen, up to {@link MAX_RETAINED_SAMPLES}; a larger chunk is converted into
- * one-off buffers so a single huge write cannot pin memory for the rest of
- * the call.
+ * Per frame, intermediate samples go to a scratch buffer reused by the
+ * converter, and the output is carved out of a shared slab (`slab.ts`), so a
+ * 20 ms frame costs no backing-store allocation. Outputs are still fresh:
+ * never overwritten by later calls.
  * @module
  */
 import type { AudioEncoding, AudioFormat } from './format.js';
 import { decodeAlaw, decodeMulaw, encodeAlaw, encodeMulaw } from './g711.js';
 import { bytesAsFloat32, bytesAsInt16, float32ToPcm16, int16AsBytes, pcm16ToFloat32 } from './pcm.js';
 import { Resampler } from './resampler.js';
+import { allocFloat32, allocInt16, allocUint8 } from './slab.js';
 
 /**
- * Largest scratch buffer (samples) a converter keeps between calls: 1 s at 48 kHz.
+ * Largest scratch buffer (samples) a converter keeps between calls: 1 s at 48 kHz. A larger chunk
+ * gets a one-off buffer, so a single huge write cannot pin memory for the rest of the call.
  * @internal
  */
 export const MAX_RETAINED_SAMPLES = 48_000;
@@ -37,38 +36,14 @@ export function negotiateFormat(
   return { encoding, sampleRate: inRange ? input.sampleRate : caps.preferredSampleRate, channels: 1 };
 }
 
-type TypedArray = Int16Array | Float32Array | Uint8Array;
-
-/**
- * A scratch buffer of at least `n` elements: `current` when big enough, else a new one that is
- * kept (via `keep`) only up to {@link MAX_RETAINED_SAMPLES}.
- */
-function scratch<T extends TypedArray>(current: T, n: number, make: (n: number) => T, keep: (b: T) => void): T {
-  if (current.length >= n) return current;
-  if (n > MAX_RETAINED_SAMPLES) return make(n);
-  // Round up so that slightly varying frame sizes do not reallocate every time.
-  const size = Math.min(MAX_RETAINED_SAMPLES, Math.max(256, 2 ** Math.ceil(Math.log2(n))));
-  const b = make(size);
-  keep(b);
-  return b;
-}
-
-/**
- * Stateful converter from one format to another.
- *
- * The bytes {@link AudioConverter.convert} and {@link AudioConverter.flush} return are a view of
- * a scratch buffer that the next `convert()`/`flush()` call overwrites (or, in passthrough, the
- * caller's own bytes): copy them before converting again if you need to keep them. The stream
- * copies them into its frame chunker synchronously.
- * @internal
- */
+/** Stateful converter from one format to another. @internal */
 export class AudioConverter {
   private readonly passthrough: boolean;
   private readonly resampler: Resampler | undefined;
-  private decoded = new Int16Array(0);
-  private resampled = new Int16Array(0);
-  private encodedBytes = new Uint8Array(0);
-  private encodedFloat = new Float32Array(0);
+  /** Whether the decoded samples are the output itself (no resampling, LINEAR16 out). */
+  private readonly decodedIsOutput: boolean;
+  /** Reused for samples that are consumed within one call. */
+  private scratch = new Int16Array(0);
 
   constructor(
     readonly input: Required<AudioFormat>,
@@ -79,47 +54,51 @@ export class AudioConverter {
       input.sampleRate === output.sampleRate
         ? undefined
         : new Resampler({ fromRate: input.sampleRate, toRate: output.sampleRate });
+    this.decodedIsOutput = !this.resampler && output.encoding === 'linear16';
   }
 
   /**
    * Convert one chunk (whole samples of the input format). The result may be empty while a
-   * resampler fills. Valid until the next `convert()`/`flush()` call.
+   * resampler fills; it is never overwritten by later calls (the input itself when passing through).
    */
   convert(bytes: Uint8Array): Uint8Array {
     if (this.passthrough) return bytes;
     let pcm = this.decode(bytes);
-    if (this.resampler) {
-      const n = this.resampler.outputLength(pcm.length);
-      const out = scratch(this.resampled, n, (k) => new Int16Array(k), (b) => (this.resampled = b));
-      pcm = this.resampler.process(pcm, out);
-    }
+    if (this.resampler) pcm = this.resampler.process(pcm, allocInt16(this.resampler.outputLength(pcm.length)));
     return this.encode(pcm);
   }
 
-  /** Emit what a resampler still holds (end of stream). Valid until the next `convert()`/`flush()` call. */
+  /** Emit what a resampler still holds (end of stream). */
   flush(): Uint8Array {
     if (!this.resampler) return new Uint8Array(0);
-    const out = scratch(this.resampled, this.resampler.delaySamples, (k) => new Int16Array(k), (b) => (this.resampled = b));
-    return this.encode(this.resampler.flush(out));
+    return this.encode(this.resampler.flush());
   }
 
-  private decodeTarget(n: number): Int16Array {
-    return scratch(this.decoded, n, (k) => new Int16Array(k), (b) => (this.decoded = b));
-  }
-
+  /** Samples of `bytes`: the output itself when nothing follows, else scratch valid until the next call. */
   private decode(bytes: Uint8Array): Int16Array {
+    const n = this.input.encoding === 'float32' ? bytes.byteLength / 4 : bytes.byteLength;
+    // LINEAR16 in is never the output as is (same rate and encoding out would be passthrough): a view
+    if (this.input.encoding === 'linear16') return bytesAsInt16(bytes);
+    const out = this.decodedIsOutput ? allocInt16(n) : this.scratchFor(n);
     switch (this.input.encoding) {
-      case 'linear16':
-        return bytesAsInt16(bytes);
       case 'mulaw':
-        return decodeMulaw(bytes, this.decodeTarget(bytes.length));
+        return decodeMulaw(bytes, out);
       case 'alaw':
-        return decodeAlaw(bytes, this.decodeTarget(bytes.length));
-      case 'float32': {
-        const f = bytesAsFloat32(bytes);
-        return float32ToPcm16(f, this.decodeTarget(f.length));
-      }
+        return decodeAlaw(bytes, out);
+      case 'float32':
+        return float32ToPcm16(bytesAsFloat32(bytes), out);
     }
+  }
+
+  private scratchFor(n: number): Int16Array {
+    if (n > MAX_RETAINED_SAMPLES) return new Int16Array(n);
+    if (this.scratch.length < n) this.scratch = new Int16Array(Math.min(MAX_RETAINED_SAMPLES, Math.max(n, this.scratch.length * 2)));
+    return this.scratch.subarray(0, n);
+  }
+
+  /** Samples of scratch kept between calls (for tests). @internal */
+  get retainedScratchSamples(): number {
+    return this.scratch.length;
   }
 
   private encode(pcm: Int16Array): Uint8Array {
@@ -127,18 +106,14 @@ export class AudioConverter {
       case 'linear16':
         return int16AsBytes(pcm);
       case 'mulaw':
-        return encodeMulaw(pcm, this.encodeTarget(pcm.length));
+        return encodeMulaw(pcm, allocUint8(pcm.length));
       case 'alaw':
-        return encodeAlaw(pcm, this.encodeTarget(pcm.length));
+        return encodeAlaw(pcm, allocUint8(pcm.length));
       case 'float32': {
-        const out = scratch(this.encodedFloat, pcm.length, (k) => new Float32Array(k), (b) => (this.encodedFloat = b));
-        const f = pcm16ToFloat32(pcm, out);
+        const f = pcm16ToFloat32(pcm, allocFloat32(pcm.length));
         return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
       }
     }
   }
-
-  private encodeTarget(n: number): Uint8Array {
-    return scratch(this.encodedBytes, n, (k) => new Uint8Array(k), (b) => (this.encodedBytes = b));
-  }
 }
+

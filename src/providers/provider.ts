@@ -98,6 +98,12 @@ export interface ProviderSession {
   abort(): void;
 }
 
+/** Passed to {@link Provider.warmup} by the recognizer. */
+export interface WarmupOptions {
+  /** The recognizer's logger, for the provider's background work (pools, token refresh). */
+  logger?: Logger;
+}
+
 /** A speech-to-text provider. */
 export interface Provider {
   /** Short id used in events and metrics (`'rtzr'`, `'google'`, …). Unique within a recognizer. */
@@ -116,8 +122,8 @@ export interface Provider {
    * recognizer opens a session and closes it at once.
    */
   probe?(signal: AbortSignal): Promise<void>;
-  /** Fetch tokens and open pre-warmed connections ahead of demand. */
-  warmup?(): Promise<void>;
+  /** Fetch tokens and open pre-warmed connections ahead of demand. Rejects with a typed `SttError`. */
+  warmup?(options?: WarmupOptions): Promise<void>;
   /** Release pools, sockets and timers. Idempotent. */
   close?(): Promise<void>;
 }

@@ -13,6 +13,8 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { Provider } from '../providers/provider.js';
 import { RecognitionStream } from '../stream/recognition-stream.js';
 import type { StreamOptions, StreamSummary } from '../stream/types.js';
+import { MetricsAggregator, type RecognizerMetrics } from './metrics-aggregator.js';
+import { observeStream } from './stream-observer.js';
 
 import { resolveReliability, type FallbackOptions, type ReconnectOptions, type ResolvedReliability } from '../stream/reliability.js';
 import { ProviderHealth } from './health.js';
@@ -79,6 +81,8 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
   private readonly reliability: ResolvedReliability;
   private readonly health: ProviderHealth;
   private readonly open = new Set<RecognitionStream>();
+  private readonly aggregate = new MetricsAggregator();
+  private streamIds = 0;
   private closed = false;
 
   constructor(options: StreamingRecognizerOptions) {
@@ -140,7 +144,17 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
       onClosed: (x) => this.open.delete(x),
     });
     this.open.add(s);
+    observeStream(s, { streamId: ++this.streamIds, aggregator: this.aggregate, logger: this.logger });
     return s;
+  }
+
+  /**
+   * The aggregate of every stream this recognizer created: stream and utterance counts, p50/p95/p99 of
+   * `finalLatencyMs`, token and connect costs, reconnects, fallbacks, per provider too. A fresh snapshot
+   * object on each call; cheap (bounded histograms), callable at any time, also after `close()`.
+   */
+  metrics(): RecognizerMetrics {
+    return this.aggregate.snapshot();
   }
 
   /**
@@ -172,7 +186,7 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
 
   /** Fetch tokens and open pre-warmed connections of every provider. Rejects with the first failure. */
   async warmup(): Promise<void> {
-    await Promise.all(this.providers.map((p) => p.warmup?.()));
+    await Promise.all(this.providers.map((p) => p.warmup?.({ logger: this.logger })));
   }
 
   /** Abort open streams, then close every provider's pools, sockets and timers. Idempotent. */

@@ -1,7 +1,10 @@
 /**
  * Re-chunks a byte stream into fixed-size frames (e.g. 100 ms of audio).
+ * Frames come from shared slabs (`audio/slab.ts`): no backing-store
+ * allocation per frame, and a frame is never overwritten once emitted.
  * @module
  */
+import { allocUint8 } from '../audio/slab.js';
 
 /** @internal */
 export class FrameChunker {
@@ -9,7 +12,7 @@ export class FrameChunker {
   private fill = 0;
 
   constructor(readonly frameBytes: number) {
-    this.buf = new Uint8Array(frameBytes);
+    this.buf = allocUint8(frameBytes);
   }
 
   /** Bytes held, waiting for a full frame. */
@@ -27,7 +30,7 @@ export class FrameChunker {
       off += n;
       if (this.fill === this.frameBytes) {
         emit(this.buf);
-        this.buf = new Uint8Array(this.frameBytes);
+        this.buf = allocUint8(this.frameBytes);
         this.fill = 0;
       }
     }

@@ -8,13 +8,43 @@
  * (`noise_threshold`, `active_threshold`, keyword limits).
  * @module
  */
-import type { AudioEncoding } from '../../audio/format.js';
+import { normalizeAudioFormat, type AudioEncoding, type AudioFormat } from '../../audio/format.js';
 import { ConfigurationError } from '../../errors/index.js';
 
 /** RTZR streaming models. */
 export type RtzrModel = 'sommers_ko' | 'sommers_ja' | 'sommers_en' | 'whisper';
 /** RTZR domains: `CALL` (close-talk, phone) or `MEETING` (distant mics). */
 export type RtzrDomain = 'CALL' | 'MEETING';
+
+/**
+ * One pool of pre-warmed sockets: `count` authenticated WebSockets kept open for streams whose audio
+ * is `audio`. A socket's query string fixes `sample_rate`, `encoding` and the decoder options, so a
+ * pooled socket only serves a stream whose negotiated wire URL is identical (see `docs/rtzr.md`).
+ */
+export interface RtzrPrewarmOptions {
+  /**
+   * Sockets kept open, 0–100. Each one holds one of your plan's concurrent channels (5 free, 20 Basic;
+   * https://developers.rtzr.ai/docs/en/rate_limit), like a call in progress.
+   */
+  count: number;
+  /**
+   * The audio format your streams write (as in `recognizer.stream({ audio })`), converted to the wire
+   * format the same way a stream does. Default `{ encoding: 'mulaw', sampleRate: 8000 }` (Twilio): with the
+   * default `wireEncoding` that is `LINEAR16` at 8000 Hz on the wire (`MULAW` with `'passthrough'`), which
+   * 8 kHz LINEAR16 input matches too.
+   */
+  audio?: AudioFormat;
+  /** BCP-47 language of the streams (only part of the query for `modelName: 'whisper'`). Default `'ko-KR'`. */
+  language?: string;
+  /**
+   * An idle socket is closed and replaced after this long, ms (at least 50). Default 20000: RTZR's server
+   * idle timeout is undocumented, and clients that know the service close sockets after 25 s without audio
+   * (LiveKit's RTZR plugin, `_IDLE_TIMEOUT_SECONDS = 25.0`, https://github.com/livekit/agents), so recycling
+   * at 20 s keeps every pooled socket younger than that with a 5 s margin. Cost: one handshake per pooled
+   * socket every 20 s (the token is cached, so no authenticate request).
+   */
+  idleMs?: number;
+}
 
 /** Options of `new RtzrProvider()`. Every field is optional; credentials default from the environment. */
 export interface RtzrProviderOptions {
@@ -58,8 +88,13 @@ export interface RtzrProviderOptions {
   activeThreshold?: number;
   /** `language` (e.g. `'ko'`, `'en'`): only sent for `modelName: 'whisper'`, where it is required; default from the stream's BCP-47 language. */
   language?: string;
-  /** Sockets kept open ahead of demand. Default 0. */
-  prewarm?: number;
+  /**
+   * Sockets kept open ahead of demand, so a new call's first audio leaves without a token request or a
+   * handshake. A number `n` means `{ count: n }` (8 kHz mu-law input, see {@link RtzrPrewarmOptions});
+   * pass one or more {@link RtzrPrewarmOptions} for other formats. Pooled sockets count against RTZR's
+   * concurrency limit. Filled by `recognizer.warmup()` (or on the first `connect()`). Default 0.
+   */
+  prewarm?: number | RtzrPrewarmOptions | RtzrPrewarmOptions[];
   /** Duration of each audio frame sent, ms. Default 100. */
   chunkMs?: number;
   /** Refresh the access token this long before `expire_at`, ms. Default 300000 (5 min). */
@@ -96,7 +131,7 @@ export interface ResolvedRtzrOptions {
   noiseThreshold?: number;
   activeThreshold?: number;
   language?: string;
-  prewarm: number;
+  prewarm: ResolvedPrewarm[];
   chunkMs: number;
   tokenRefreshMarginMs: number;
   wireEncoding: 'linear16' | 'passthrough';
@@ -104,6 +139,17 @@ export interface ResolvedRtzrOptions {
   connectTimeoutMs: number;
   pingIntervalMs: number;
 }
+
+/** A validated pre-warm pool spec. @internal */
+export interface ResolvedPrewarm {
+  count: number;
+  audio: Required<AudioFormat>;
+  language: string;
+  idleMs: number;
+}
+
+/** Default idle lifetime of a pre-warmed socket, ms (see {@link RtzrPrewarmOptions.idleMs}). */
+export const DEFAULT_PREWARM_IDLE_MS = 20_000;
 
 const MODELS: readonly RtzrModel[] = ['sommers_ko', 'sommers_ja', 'sommers_en', 'whisper'];
 const DOMAINS: readonly RtzrDomain[] = ['CALL', 'MEETING'];
@@ -152,6 +198,41 @@ function formatKeywords(keywords: (string | [string, number])[] | undefined): st
     checkRange(`score of keyword "${word}"`, score, -5, 5);
     return `${word}:${score}`;
   });
+}
+
+function resolvePrewarm(value: RtzrProviderOptions['prewarm']): ResolvedPrewarm[] {
+  if (value === undefined) return [];
+  const specs = typeof value === 'number' ? [{ count: value }] : Array.isArray(value) ? value : [value];
+  if (specs.length > 16) throw new ConfigurationError('prewarm: at most 16 pools', { provider: 'rtzr' });
+  return specs
+    .map((spec, i) => {
+      if (typeof spec !== 'object' || spec === null) {
+        throw new ConfigurationError('prewarm must be a number or { count, audio?, language?, idleMs? }', {
+          provider: 'rtzr',
+        });
+      }
+      const where = specs.length > 1 ? `prewarm[${i}]` : 'prewarm';
+      const count = spec.count;
+      if (!Number.isInteger(count) || count < 0 || count > 100) {
+        throw new ConfigurationError(`${where}: count must be an integer from 0 to 100`, { provider: 'rtzr' });
+      }
+      const idleMs = spec.idleMs ?? DEFAULT_PREWARM_IDLE_MS;
+      if (!Number.isInteger(idleMs) || idleMs < 50) {
+        throw new ConfigurationError(`${where}: idleMs must be an integer >= 50`, { provider: 'rtzr' });
+      }
+      let audio: Required<AudioFormat>;
+      try {
+        audio = normalizeAudioFormat(spec.audio ?? { encoding: 'mulaw', sampleRate: 8000 });
+      } catch (err) {
+        throw new ConfigurationError(`${where}.audio: ${(err as Error).message}`, { provider: 'rtzr' });
+      }
+      const language = spec.language ?? 'ko-KR';
+      if (typeof language !== 'string' || language === '') {
+        throw new ConfigurationError(`${where}: language must be a BCP-47 string`, { provider: 'rtzr' });
+      }
+      return { count, audio, language, idleMs };
+    })
+    .filter((p) => p.count > 0);
 }
 
 function positiveInt(name: string, value: number, min = 0): number {
@@ -228,7 +309,7 @@ export function resolveRtzrOptions(
     modelName,
     domain,
     keywords,
-    prewarm: positiveInt('prewarm', options.prewarm ?? 0),
+    prewarm: resolvePrewarm(options.prewarm),
     chunkMs: positiveInt('chunkMs', options.chunkMs ?? 100, 10),
     tokenRefreshMarginMs: positiveInt('tokenRefreshMarginMs', options.tokenRefreshMarginMs ?? 300_000),
     wireEncoding,

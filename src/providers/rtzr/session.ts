@@ -14,6 +14,8 @@ import { rtzrHttpError } from './errors.js';
 import { parseRtzrFrame } from './messages.js';
 
 const noop = (): void => {};
+/** ws copies its options, so one object serves every audio frame. */
+const BINARY = Object.freeze({ binary: true });
 
 /** Open the socket; rejects with a typed error (`status` set for a rejected handshake). @internal */
 export function openRtzrSocket(
@@ -115,7 +117,7 @@ export class RtzrSession implements ProviderSession {
   send(audio: Uint8Array, onSent?: () => void): void {
     if (this.closed || this.eosSent || this.ws.readyState !== WebSocket.OPEN) return;
     this.sentBytes += audio.byteLength;
-    this.ws.send(audio, { binary: true }, onSent ? () => onSent() : undefined);
+    this.ws.send(audio, BINARY, onSent);
   }
 
   finalize(): void {

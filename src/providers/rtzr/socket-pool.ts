@@ -1,0 +1,280 @@
+/**
+ * A bounded pool of pre-warmed RTZR sockets for one wire URL: `count`
+ * authenticated WebSockets opened ahead of demand, so a new call's first audio
+ * leaves without a token request or a handshake on its critical path.
+ *
+ * - {@link SocketPool.take} hands out an open idle socket (the freshest) and
+ *   opens its replacement in the background.
+ * - An idle socket is recycled after `idleMs` (closed politely, then replaced
+ *   once it has closed, so the pool never holds more than `count` channels of
+ *   the provider's concurrency limit).
+ * - A socket that dies while idle, or a handshake that fails, is replaced
+ *   with bounded backoff: the first retry at once, then after 1, 2, 4, 8, 16 s;
+ *   after that the pool stops trying until the next `take()` or `fill()`.
+ *   The backoff resets when a socket proves healthy (taken, or recycled at its
+ *   full age). No promise of the pool is ever left unhandled.
+ * - Idle sockets are pinged every `pingIntervalMs` (one timer per pool, only
+ *   while sockets are idle), like sockets in use.
+ * @module
+ * @internal
+ */
+import WebSocket from 'ws';
+import { AbortError, ConnectionError } from '../../errors/index.js';
+import type { Logger } from '../../logger.js';
+
+/** Delay before retry round `n` (0-based), ms; the pool gives up after the last one. */
+const RETRY_DELAYS_MS = [0, 1000, 2000, 4000, 8000, 16000] as const;
+
+/** Counters a pool reports into (shared with the provider's `stats`). @internal */
+export interface SocketPoolCounters {
+  /** Streams served from the pool. */
+  prewarmHits: number;
+  /** Idle sockets closed at their idle age and replaced. */
+  prewarmRecycled: number;
+  /** Idle sockets that closed by themselves (server or network) and were replaced. */
+  prewarmLost: number;
+  /** Pool handshakes (or token requests) that failed. */
+  prewarmFailures: number;
+}
+
+/** @internal */
+export interface SocketPoolInit {
+  provider: string;
+  /** Sockets kept open. */
+  count: number;
+  /** Idle lifetime before recycling, ms. */
+  idleMs: number;
+  /** WebSocket ping interval for idle sockets, ms. */
+  pingIntervalMs: number;
+  /** Open one authenticated socket (token + handshake). Rejects with a typed error. */
+  open(signal: AbortSignal): Promise<WebSocket>;
+  /** The logger to use now. */
+  logger(): Logger;
+  counters: SocketPoolCounters;
+}
+
+interface IdleSocket {
+  ws: WebSocket;
+  openedAt: number;
+  timer: NodeJS.Timeout;
+  onClose: (code: number) => void;
+}
+
+/** @internal */
+export class SocketPool {
+  private readonly idle: IdleSocket[] = [];
+  /** Recycled sockets whose close handshake is under way. */
+  private readonly closing = new Set<WebSocket>();
+  private opening = 0;
+  private round = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private gaveUp = false;
+  private closed = false;
+  private readonly controller = new AbortController();
+  private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+
+  constructor(private readonly init: SocketPoolInit) {}
+
+  /** Sockets this pool keeps open. */
+  get count(): number {
+    return this.init.count;
+  }
+
+  /** Idle lifetime before recycling, ms. */
+  get idleMs(): number {
+    return this.init.idleMs;
+  }
+
+  /** Open idle sockets ready to hand out. */
+  get idleCount(): number {
+    return this.idle.length;
+  }
+
+  /** Start filling (idempotent); re-arms a pool that gave up. */
+  start(): void {
+    if (this.closed) return;
+    this.gaveUp = false;
+    this.replenish();
+  }
+
+  /**
+   * Fill the pool and wait until `count` sockets are idle. Rejects with the first failure of a
+   * handshake or token request meanwhile (the pool keeps retrying in the background), or with an
+   * `AbortError` when the pool closes.
+   */
+  fill(): Promise<void> {
+    if (this.closed) return Promise.reject(new AbortError('provider is closed', { provider: this.init.provider }));
+    this.start();
+    if (this.idle.length >= this.init.count) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** An open idle socket (its replacement starts opening), or undefined when none is ready. */
+  take(): WebSocket | undefined {
+    while (this.idle.length > 0) {
+      const entry = this.idle.pop()!;
+      this.detach(entry);
+      if (entry.ws.readyState === WebSocket.OPEN) {
+        this.healthy();
+        this.init.counters.prewarmHits++;
+        this.replenish();
+        return entry.ws;
+      }
+      entry.ws.terminate();
+    }
+    this.start();
+    return undefined;
+  }
+
+  /** Terminate every socket, abort handshakes, clear timers. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.controller.abort();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.stopPinging();
+    for (const entry of this.idle.splice(0)) {
+      this.detach(entry);
+      entry.ws.terminate();
+    }
+    for (const ws of this.closing) ws.terminate();
+    this.closing.clear();
+    this.settleWaiters(new AbortError('provider is closed', { provider: this.init.provider }));
+  }
+
+  private replenish(): void {
+    if (this.closed || this.gaveUp || this.retryTimer) return;
+    while (this.idle.length + this.opening + this.closing.size < this.init.count) this.openOne();
+  }
+
+  private openOne(): void {
+    this.opening++;
+    this.init.open(this.controller.signal).then(
+      (ws) => {
+        this.opening--;
+        if (this.closed) {
+          ws.terminate();
+          return;
+        }
+        this.addIdle(ws);
+      },
+      (err: unknown) => {
+        this.opening--;
+        if (this.closed) return;
+        this.init.counters.prewarmFailures++;
+        this.init.logger().debug('rtzr: pre-warm handshake failed', {
+          provider: this.init.provider,
+          code: (err as { code?: string }).code,
+          message: (err as Error).message,
+        });
+        this.failed(err);
+      },
+    );
+  }
+
+  private addIdle(ws: WebSocket): void {
+    const entry: IdleSocket = {
+      ws,
+      openedAt: performance.now(),
+      timer: setTimeout(() => this.recycle(entry), this.init.idleMs),
+      onClose: (code) => this.onIdleClose(entry, code),
+    };
+    ws.once('close', entry.onClose);
+    this.idle.push(entry);
+    this.pingTimer ??= setInterval(() => {
+      for (const e of this.idle) if (e.ws.readyState === WebSocket.OPEN) e.ws.ping();
+    }, this.init.pingIntervalMs);
+    this.init.logger().debug('rtzr: pre-warmed socket ready', { provider: this.init.provider, idle: this.idle.length });
+    if (this.idle.length >= this.init.count) this.settleWaiters();
+  }
+
+  /** Stop tracking an entry (it left `idle`, or is about to). */
+  private detach(entry: IdleSocket): void {
+    clearTimeout(entry.timer);
+    entry.ws.off('close', entry.onClose);
+    if (this.idle.length === 0) this.stopPinging();
+  }
+
+  private stopPinging(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+  }
+
+  private remove(entry: IdleSocket): void {
+    const i = this.idle.indexOf(entry);
+    if (i >= 0) this.idle.splice(i, 1);
+    this.detach(entry);
+  }
+
+  /** Reached its idle age: close it politely, replace it once it has closed. */
+  private recycle(entry: IdleSocket): void {
+    this.remove(entry);
+    this.healthy();
+    this.init.counters.prewarmRecycled++;
+    this.init.logger().debug('rtzr: recycling an idle pre-warmed socket', {
+      provider: this.init.provider,
+      idleMs: this.init.idleMs,
+    });
+    const ws = entry.ws;
+    this.closing.add(ws);
+    ws.once('close', () => {
+      this.closing.delete(ws);
+      this.replenish();
+    });
+    ws.close(1000, 'idle');
+  }
+
+  private onIdleClose(entry: IdleSocket, code: number): void {
+    this.remove(entry);
+    this.init.counters.prewarmLost++;
+    const aliveMs = Math.round(performance.now() - entry.openedAt);
+    this.init.logger().debug('rtzr: a pre-warmed socket closed while idle; replacing it', {
+      provider: this.init.provider,
+      closeCode: code,
+      aliveMs,
+    });
+    this.failed(
+      new ConnectionError('CONNECTION_LOST', `pre-warmed RTZR socket closed while idle after ${aliveMs} ms (close code ${code})`, {
+        provider: this.init.provider,
+      }),
+    );
+  }
+
+  /** A socket proved healthy: reset the backoff. */
+  private healthy(): void {
+    this.round = 0;
+    this.gaveUp = false;
+  }
+
+  /** A handshake failed or an idle socket died: report to waiters, retry with backoff. */
+  private failed(err: unknown): void {
+    this.settleWaiters(err);
+    if (this.closed || this.retryTimer || this.gaveUp) return;
+    const delay = RETRY_DELAYS_MS[this.round];
+    if (delay === undefined) {
+      this.gaveUp = true;
+      this.init.logger().warn('rtzr: pre-warm keeps failing; pausing it until the next stream or warmup()', {
+        provider: this.init.provider,
+        code: (err as { code?: string }).code,
+        message: (err as Error).message,
+      });
+      return;
+    }
+    this.round++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.replenish();
+    }, delay);
+  }
+
+  private settleWaiters(err?: unknown): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) {
+      if (err === undefined) w.resolve();
+      else w.reject(err);
+    }
+  }
+}
