@@ -33,6 +33,37 @@ describe('ReplayBuffer', () => {
     expect(Buffer.concat(b.read(0).chunks)).toEqual(Buffer.from([1, 2, 3]));
   });
 
+  it('matches a plain array model over random appends, commits and reads (ring wrap-around, growth)', () => {
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (const window of [64, 1000, 40_000]) {
+      const b = new ReplayBuffer(window, 2);
+      const model: number[] = []; // every byte ever written
+      let start = 0;
+      for (let step = 0; step < 3000; step++) {
+        const n = 2 * (1 + rand(window < 100 ? 40 : 700));
+        const chunk = Uint8Array.from({ length: n }, () => rand(256));
+        b.append(chunk);
+        model.push(...chunk);
+        start = Math.max(start, model.length - (window - (window % 2)));
+        if (rand(5) === 0) {
+          const c = start + 2 * rand(Math.floor((model.length - start) / 2) + 1);
+          b.commit(c);
+          start = Math.max(start, c);
+        }
+        expect(b.start).toBe(start);
+        expect(b.end).toBe(model.length);
+        expect(b.size).toBeLessThanOrEqual(window);
+        const from = start + 2 * rand(Math.floor((model.length - start) / 2) + 1);
+        const got = Buffer.concat(b.read(from).chunks);
+        expect(got.equals(Buffer.from(model.slice(from)))).toBe(true);
+      }
+    }
+  });
+
   it('reads a range that starts and ends inside pieces', () => {
     const b = new ReplayBuffer(100, 1);
     b.append(new Uint8Array([0, 1, 2, 3]));

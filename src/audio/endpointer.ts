@@ -18,6 +18,10 @@
 import { ConfigurationError } from '../errors/index.js';
 
 /** Options of an {@link Endpointer}. All durations are in milliseconds. */
+
+/** Returned when a push decides nothing: no allocation per call on the hot path. */
+const NO_EVENTS: readonly EndpointerEvent[] = Object.freeze([]);
+
 export interface EndpointerOptions {
   /** Sample rate, in Hz, of the Int16 samples pushed. Positive integer. */
   sampleRate: number;
@@ -168,8 +172,8 @@ export class Endpointer {
    * @param samples - mono 16-bit PCM at `sampleRate`, any length (partial frames are carried over).
    * @returns the events decided by this audio, in order (often empty).
    */
-  push(samples: Int16Array): EndpointerEvent[] {
-    const events: EndpointerEvent[] = [];
+  push(samples: Int16Array): readonly EndpointerEvent[] {
+    const events = this.decided;
     const n = samples.length;
     const base = this.samples;
     let sumSq = this.frameSumSq;
@@ -187,8 +191,14 @@ export class Endpointer {
     this.samples = base + n;
     this.frameSumSq = sumSq;
     this.frameCount = count;
-    return events;
+    if (events.length === 0) return NO_EVENTS;
+    const out = events.slice();
+    events.length = 0;
+    return out;
   }
+
+  /** Scratch for the events of one push (reused; copied out only when something was decided). */
+  private readonly decided: EndpointerEvent[] = [];
 
   /**
    * Close an open utterance now (reason `'flush'`), e.g. at end of stream or

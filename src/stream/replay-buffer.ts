@@ -9,20 +9,18 @@
  * commits the audio up to its end; audio older than the window is dropped
  * (and counted) even if uncommitted, so memory stays bounded.
  *
+ * One contiguous ring, grown by doubling up to the window: a write is a copy,
+ * with no allocation per frame, and memory follows the audio actually held.
  * Positions are byte offsets of the input stream (integers, no drift).
  * @module
  */
 
-interface Piece {
-  /** Stream byte position of `bytes[0]`. */
-  at: number;
-  bytes: Uint8Array;
-}
+const INITIAL_BYTES = 16 * 1024;
 
 /** @internal */
 export class ReplayBuffer {
-  private pieces: Piece[] = [];
-  private head = 0;
+  private ring: Uint8Array;
+  /** Stream position of the first byte kept. */
   private _start = 0;
   private _end = 0;
   /** Bytes dropped by the window before they were committed. */
@@ -38,6 +36,7 @@ export class ReplayBuffer {
     private readonly sampleBytes: number,
   ) {
     this.windowBytes = Math.max(sampleBytes, windowBytes - (windowBytes % sampleBytes));
+    this.ring = new Uint8Array(Math.min(INITIAL_BYTES, this.windowBytes));
   }
 
   /** First byte position kept. */
@@ -57,63 +56,85 @@ export class ReplayBuffer {
 
   /** Append a copy of `bytes` (the caller may reuse its buffer). */
   append(bytes: Uint8Array): void {
-    if (bytes.byteLength === 0) return;
-    this.pieces.push({ at: this._end, bytes: bytes.slice() });
-    this._end += bytes.byteLength;
-    if (this.size > this.windowBytes) {
-      const cut = this._end - this.windowBytes;
-      this.droppedBytes += cut - this._start;
-      this.trim(cut);
+    const n = bytes.byteLength;
+    if (n === 0) return;
+    if (n >= this.windowBytes) {
+      // Larger than the whole window: keep its tail only.
+      const keep = bytes.subarray(n - this.windowBytes);
+      this.droppedBytes += this.size + (n - this.windowBytes);
+      this._start = this._end + n - this.windowBytes;
+      this._end += n;
+      if (this.ring.length < this.windowBytes) this.ring = keep.slice();
+      else this.ring.set(keep, 0);
+      this.rebase(this._start);
+      return;
     }
+    if (this.size + n > this.ring.length && this.ring.length < this.windowBytes) this.grow(this.size + n);
+    if (this.size + n > this.ring.length) {
+      const cut = this._end + n - this.ring.length;
+      this.droppedBytes += cut - this._start;
+      this._start = cut;
+    }
+    this.copyIn(bytes);
+    this._end += n;
   }
 
   /** Everything before `position` is settled (a final covered it): forget it. */
   commit(position: number): void {
     const p = Math.min(this._end, position - (position % this.sampleBytes));
-    if (p > this._start) this.trim(p);
+    if (p > this._start) this._start = p;
   }
 
   /**
-   * Bytes from `from` (clamped to what is kept) up to `to` (default: the end), as views.
-   * @returns the pieces and the position actually read from.
+   * Bytes from `from` (clamped to what is kept) up to `to` (default: the end), as views of the
+   * ring (at most two), valid until the next `append()`.
+   * @returns the views and the position actually read from.
    */
   read(from: number, to = this._end): { from: number; chunks: Uint8Array[] } {
     const begin = Math.max(from, this._start);
-    const chunks: Uint8Array[] = [];
-    for (let i = this.head; i < this.pieces.length; i++) {
-      const p = this.pieces[i]!;
-      const pEnd = p.at + p.bytes.byteLength;
-      if (pEnd <= begin) continue;
-      if (p.at >= to) break;
-      chunks.push(p.bytes.subarray(Math.max(0, begin - p.at), Math.min(p.bytes.byteLength, to - p.at)));
-    }
-    return { from: begin, chunks };
+    const stop = Math.min(to, this._end);
+    if (stop <= begin) return { from: begin, chunks: [] };
+    const cap = this.ring.length;
+    const a = begin % cap;
+    const len = stop - begin;
+    if (a + len <= cap) return { from: begin, chunks: [this.ring.subarray(a, a + len)] };
+    return { from: begin, chunks: [this.ring.subarray(a, cap), this.ring.subarray(0, len - (cap - a))] };
   }
 
-  /** Drop everything (the stream closed). */
+  /** Drop everything (the stream closed) and release the memory. */
   clear(): void {
-    this.pieces = [];
-    this.head = 0;
     this._start = this._end;
+    this.ring = new Uint8Array(0);
   }
 
-  private trim(position: number): void {
-    this._start = position;
-    while (this.head < this.pieces.length) {
-      const p = this.pieces[this.head]!;
-      if (p.at + p.bytes.byteLength <= position) {
-        this.head++;
-        continue;
-      }
-      if (p.at < position) {
-        p.bytes = p.bytes.subarray(position - p.at);
-        p.at = position;
-      }
-      break;
+  private copyIn(bytes: Uint8Array): void {
+    const cap = this.ring.length;
+    const at = this._end % cap;
+    const first = Math.min(bytes.byteLength, cap - at);
+    this.ring.set(bytes.subarray(0, first), at);
+    if (first < bytes.byteLength) this.ring.set(bytes.subarray(first), 0);
+  }
+
+  /** Re-lay the ring so that stream position p sits at index p % capacity (after a whole-window write). */
+  private rebase(start: number): void {
+    const cap = this.ring.length;
+    const tmp = this.ring.slice(0, this.size);
+    for (let i = 0; i < tmp.length; i++) this.ring[(start + i) % cap] = tmp[i]!;
+  }
+
+  private grow(needed: number): void {
+    let cap = this.ring.length || INITIAL_BYTES;
+    while (cap < needed) cap *= 2;
+    cap = Math.min(cap, this.windowBytes);
+    const next = new Uint8Array(cap);
+    const { chunks } = this.read(this._start);
+    let at = this._start % cap;
+    for (const c of chunks) {
+      const first = Math.min(c.byteLength, cap - at);
+      next.set(c.subarray(0, first), at);
+      if (first < c.byteLength) next.set(c.subarray(first), 0);
+      at = (at + c.byteLength) % cap;
     }
-    if (this.head > 64 && this.head * 2 > this.pieces.length) {
-      this.pieces = this.pieces.slice(this.head);
-      this.head = 0;
-    }
+    this.ring = next;
   }
 }

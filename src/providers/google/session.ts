@@ -131,7 +131,7 @@ export class GoogleUtteranceSession implements ProviderSession {
     return decodeMulaw(bytes, this.scratch);
   }
 
-  private handle(events: EndpointerEvent[]): void {
+  private handle(events: readonly EndpointerEvent[]): void {
     for (const ev of events) {
       if (ev.type === 'speechstart') {
         this.utteranceFrom = Math.max(0, this.toBytes(ev.startMs - this.init.opts.preRollMs));

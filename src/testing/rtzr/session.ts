@@ -153,7 +153,7 @@ export class RtzrSession {
     }
   }
 
-  private handleEvents(events: EndpointerEvent[]): void {
+  private handleEvents(events: readonly EndpointerEvent[]): void {
     for (const ev of events) {
       if (ev.type === 'speechstart') {
         const seq = this.nextSeq++;
