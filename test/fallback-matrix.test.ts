@@ -214,6 +214,17 @@ describe('fault matrix: no words lost', () => {
     expect(run.reconnects).toHaveLength(1);
   });
 
+  it('the reconnect budget resets after healthy uptime: two drops far apart both reconnect', async () => {
+    // retries: 1 — without the reset, the second drop would find the budget spent and fall back
+    const r = await makeRig({ recognizer: { reconnect: { retries: 1, minDelayMs: 5, maxDelayMs: 10, resetAfterMs: 200 } } });
+    r.rtzr.faults.dropAfterAudioMs(4400, 2); // each of the next two connections drops at 4.4 s of its audio
+    const run = await runCall(r, 4); // the second connection stays up ~650 ms before its drop
+    expectAllWords(run);
+    expect(run.reconnects.map((e) => e.attempt)).toEqual([1, 1]);
+    expect(run.fallbacks).toEqual([]);
+    expect(r.rtzr.counters.connections).toBe(3);
+  });
+
   it('drops on every connection → budget spent → fallback, words of the drop replayed into Google', async () => {
     const r = await makeRig({ recognizer: { reconnect: { retries: 2, minDelayMs: 10, maxDelayMs: 20 } } });
     r.rtzr.faults.dropAfterAudioMs(4400, 10);
