@@ -146,6 +146,21 @@ describe('GoogleProvider (utterance mode)', () => {
     expect(summary.transcripts.map((t) => t.text).sort()).toEqual([...script].sort());
   });
 
+  it('fails with a retryable PROVIDER_ERROR instead of queueing without bound when Google stops answering', async () => {
+    google = await startGoogleEmulator({ script });
+    google.faults.hangRecognize(10);
+    const summary = await call({
+      endpoint: google.endpoint,
+      apiKey: google.apiKey,
+      maxConcurrentRequests: 1,
+      maxPendingUtterances: 2,
+      requestTimeoutMs: 60_000,
+    });
+    expect(summary.error).toMatchObject({ code: 'PROVIDER_ERROR', retryable: true });
+    expect(summary.error?.message).toMatch(/maxPendingUtterances/);
+    expect(google.counters.recognizeRequests).toBeLessThanOrEqual(1); // the rest never left the queue
+  });
+
   it('splits an utterance longer than maxUtteranceMs into several requests', async () => {
     google = await startGoogleEmulator({ script: ['안녕 오늘', '일지 쓰려', ...script.slice(1)] });
     const summary = await call({ endpoint: google.endpoint, apiKey: google.apiKey, maxUtteranceMs: 1000 });

@@ -51,6 +51,12 @@ export interface GoogleProviderOptions {
   retries?: number;
   /** Most recognize requests in flight per stream. Default 4. */
   maxConcurrentRequests?: number;
+  /**
+   * Most utterances per stream waiting for their final (in flight or queued for a request slot).
+   * Past it the session fails with a retryable `ProviderError` (Google is not keeping up), so the
+   * stream falls back instead of holding ever more audio. Default 16.
+   */
+  maxPendingUtterances?: number;
   /** Refresh the OAuth2 token this long before expiry, ms. Default 300000. */
   tokenRefreshMarginMs?: number;
 }
@@ -70,6 +76,7 @@ export interface ResolvedGoogleOptions {
   requestTimeoutMs: number;
   retries: number;
   maxConcurrentRequests: number;
+  maxPendingUtterances: number;
   tokenRefreshMarginMs: number;
 }
 
@@ -153,6 +160,7 @@ export function resolveGoogleOptions(o: GoogleProviderOptions = {}, env: NodeJS.
     requestTimeoutMs: int('requestTimeoutMs', o.requestTimeoutMs, 15_000, 1, 120_000),
     retries: int('retries', o.retries, 2, 0, 10),
     maxConcurrentRequests: int('maxConcurrentRequests', o.maxConcurrentRequests, 4, 1, 64),
+    maxPendingUtterances: int('maxPendingUtterances', o.maxPendingUtterances, 16, 1, 256),
     tokenRefreshMarginMs: int('tokenRefreshMarginMs', o.tokenRefreshMarginMs, 300_000, 0, 3_600_000),
   };
   if (o.model !== undefined) r.model = o.model;

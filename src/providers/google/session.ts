@@ -11,7 +11,7 @@ import { Endpointer, type EndpointerEvent } from '../../audio/endpointer.js';
 import { bytesPerMs, type AudioFormat } from '../../audio/format.js';
 import { decodeMulaw } from '../../audio/g711.js';
 import { bytesAsInt16 } from '../../audio/pcm.js';
-import { AbortError, type SttError, isSttError, toSttError } from '../../errors/index.js';
+import { AbortError, ProviderError, type SttError, isSttError, toSttError } from '../../errors/index.js';
 import type { Logger } from '../../logger.js';
 import type { ProviderResult, ProviderSession, SessionCosts } from '../provider.js';
 import { AudioWindow } from './audio-window.js';
@@ -136,6 +136,15 @@ export class GoogleUtteranceSession implements ProviderSession {
       if (ev.type === 'speechstart') {
         this.utteranceFrom = Math.max(0, this.toBytes(ev.startMs - this.init.opts.preRollMs));
         continue;
+      }
+      if (this.pending.length >= this.init.opts.maxPendingUtterances) {
+        this.fail(
+          new ProviderError(
+            `Google is not keeping up: ${this.pending.length} utterances are waiting for their final (maxPendingUtterances)`,
+            { provider: this.init.opts.id, retryable: true },
+          ),
+        );
+        return;
       }
       const from = this.utteranceFrom ?? Math.max(0, this.toBytes(ev.startMs - this.init.opts.preRollMs));
       const to = this.window.end;
