@@ -39,6 +39,7 @@ export type {
   ProviderCapabilities,
   ProviderResult,
   ProviderSession,
+  EndOutcome,
   SessionCosts,
   ConnectRequest,
   WarmupOptions,

@@ -34,6 +34,8 @@ export interface SttErrorOptions {
   providerCode?: string;
   /** Whether trying again (same or next provider) may succeed. Defaults per class. */
   retryable?: boolean;
+  /** The server asked to wait this long before trying again (HTTP `Retry-After`), ms. */
+  retryAfterMs?: number;
   /** The underlying error. */
   cause?: unknown;
 }
@@ -64,6 +66,8 @@ export class SttError extends Error {
   readonly providerCode?: string;
   /** Whether a retry (or the next provider) may succeed. */
   readonly retryable: boolean;
+  /** The server asked to wait this long before trying again (HTTP `Retry-After` on a 429), ms. */
+  readonly retryAfterMs?: number;
 
   constructor(code: SttErrorCode, message: string, options: SttErrorOptions = {}, defaultRetryable = false) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -73,6 +77,7 @@ export class SttError extends Error {
     if (options.status !== undefined) this.status = options.status;
     if (options.providerCode !== undefined) this.providerCode = options.providerCode;
     this.retryable = options.retryable ?? defaultRetryable;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
     (this as Branded)[BRAND] = true;
     const chain: string[] = [];
     for (let p = new.target; p && p !== (Error as unknown); p = Object.getPrototypeOf(p)) chain.push(p.name);

@@ -32,6 +32,13 @@ export interface ProviderCapabilities {
   sampleRates: { min: number; max: number };
   /** Rate used when the caller's rate is outside `sampleRates`, Hz. */
   preferredSampleRate: number;
+  /**
+   * How long this provider may legitimately go without any result while speech is being sent, ms:
+   * the stream's stall timeout when `fallback.stallTimeoutMs` is not set. A Whisper server's first
+   * result takes seconds (a model pass over a window of audio); RTZR answers within a few hundred ms.
+   * Default: 5000.
+   */
+  stallTimeoutMs?: number;
 }
 
 /** One result of a session, times relative to the session's first audio byte (ms). */
@@ -77,6 +84,9 @@ export interface ConnectRequest {
   onError(error: SttError): void;
 }
 
+/** How {@link ProviderSession.end} finished. */
+export type EndOutcome = 'closed' | 'timeout';
+
 /** One open connection serving one stream. */
 export interface ProviderSession {
   readonly costs: SessionCosts;
@@ -84,16 +94,19 @@ export interface ProviderSession {
   readonly bufferedAmount: number;
   /**
    * Send audio in the negotiated wire format. `onSent` runs when the bytes have been handed to
-   * the network (used for backpressure).
+   * the network (used for backpressure). After the session closed or started ending, the audio is
+   * dropped and `onSent` still runs (the stream counts bytes in flight until it does).
    */
   send(audio: Uint8Array, onSent?: () => void): void;
   /** End the current utterance now (the caller's VAD says the turn ended); keep the session open. */
   finalize(): void;
   /**
-   * Signal end of audio, deliver the remaining finals, then close. Resolves when the server has
-   * closed, or after `timeoutMs` (the session is then terminated). Never rejects.
+   * Signal end of audio, deliver the remaining finals, then close. Resolves `'closed'` when the
+   * server delivered everything and closed (or the session was already closed), `'timeout'` when
+   * `timeoutMs` passed first (the session is then terminated; finals may be missing and the
+   * stream recovers them elsewhere). Never rejects.
    */
-  end(timeoutMs: number): Promise<void>;
+  end(timeoutMs: number): Promise<EndOutcome>;
   /** Close immediately, deliver nothing more. Idempotent. */
   abort(): void;
 }

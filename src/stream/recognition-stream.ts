@@ -430,13 +430,9 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
       link.ending = true;
       this.clearStall();
       link.flushAll(this.onDrained);
-      // Created before session.end()'s own timer with the same delay, so it fires first.
-      let timedOut = false;
-      const guard = setTimeout(() => (timedOut = true), this.endTimeoutMs);
-      void link.session.end(this.endTimeoutMs).then(() => {
-        clearTimeout(guard);
+      void link.session.end(this.endTimeoutMs).then((outcome) => {
         if (this.summary || link.retired) return;
-        if (timedOut && this.unfinishedSpeech()) {
+        if (outcome === 'timeout' && this.unfinishedSpeech()) {
           // The provider went quiet with speech still not final: treat it as a stall, recover elsewhere.
           this.onLinkError(
             link,

@@ -13,7 +13,7 @@ import { bytesAsFloat32, float32ToPcm16 } from '../../audio/pcm.js';
 import { ConnectionError, ProviderError, type SttError, toSttError } from '../../errors/index.js';
 import type { Logger } from '../../logger.js';
 import { SampleAligner, sendFrames, sendSilence } from '../../transport/binary-frames.js';
-import type { ProviderResult, ProviderSession, SessionCosts } from '../provider.js';
+import type { EndOutcome, ProviderResult, ProviderSession, SessionCosts } from '../provider.js';
 import { UtteranceAssembler, type AssemblerStats } from './assembler.js';
 import { HallucinationFilter } from './hallucinations.js';
 import { parseReply } from './messages.js';
@@ -66,6 +66,8 @@ export class FasterWhisperSession implements ProviderSession {
   private expectedReplies = Number.POSITIVE_INFINITY;
   private endTimer: NodeJS.Timeout | undefined;
   private closeWaiters: (() => void)[] = [];
+  /** How end() finished: `'timeout'` once its timer fired. */
+  private endOutcome: EndOutcome = 'closed';
 
   constructor(private readonly init: FasterWhisperSessionInit) {
     const o = init.options;
@@ -113,7 +115,10 @@ export class FasterWhisperSession implements ProviderSession {
   }
 
   send(audio: Uint8Array, onSent?: () => void): void {
-    if (!this.writable) return;
+    if (!this.writable) {
+      onSent?.();
+      return;
+    }
     const frame = this.aligner.align(audio);
     if (frame.length === 0) {
       onSent?.();
@@ -139,9 +144,9 @@ export class FasterWhisperSession implements ProviderSession {
     if (need > this.serverMs) this.pad(need - this.serverMs);
   }
 
-  end(timeoutMs: number): Promise<void> {
-    if (this.closed && !this.ending) return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+  end(timeoutMs: number): Promise<EndOutcome> {
+    if (this.closed && !this.ending) return Promise.resolve('closed');
+    const done = new Promise<EndOutcome>((resolve) => this.closeWaiters.push(() => resolve(this.endOutcome)));
     if (this.ending) return done;
     this.ending = true;
     this.aligner.reset();
@@ -158,6 +163,7 @@ export class FasterWhisperSession implements ProviderSession {
         replies: this.assembler.repliesReceived,
         expected: this.expectedReplies,
       });
+      this.endOutcome = 'timeout';
       this.assembler.finishAll();
       this.terminate();
     }, timeoutMs);

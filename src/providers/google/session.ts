@@ -13,7 +13,7 @@ import { decodeMulaw } from '../../audio/g711.js';
 import { bytesAsInt16 } from '../../audio/pcm.js';
 import { AbortError, ProviderError, type SttError, isSttError, toSttError } from '../../errors/index.js';
 import type { Logger } from '../../logger.js';
-import type { ProviderResult, ProviderSession, SessionCosts } from '../provider.js';
+import type { EndOutcome, ProviderResult, ProviderSession, SessionCosts } from '../provider.js';
 import { AudioWindow } from './audio-window.js';
 import type { ResolvedGoogleOptions } from './options.js';
 import { recognizeOnce, type RecognizeConfig, type RecognizedText } from './recognize.js';
@@ -82,7 +82,10 @@ export class GoogleUtteranceSession implements ProviderSession {
   }
 
   send(audio: Uint8Array, onSent?: () => void): void {
-    if (this.closed) return;
+    if (this.closed) {
+      onSent?.();
+      return;
+    }
     this.window.append(audio);
     this.handle(this.endpointer.push(this.pcm(audio)));
     if (this.utteranceFrom === undefined) {
@@ -95,23 +98,24 @@ export class GoogleUtteranceSession implements ProviderSession {
     if (!this.closed) this.handle(this.endpointer.flush());
   }
 
-  async end(timeoutMs: number): Promise<void> {
-    if (this.closed) return;
+  async end(timeoutMs: number): Promise<EndOutcome> {
+    if (this.closed) return 'closed';
     this.handle(this.endpointer.flush());
-    const idle = new Promise<void>((resolve) => {
-      if (this.pending.length === 0) resolve();
-      else this.idleWaiters.push(resolve);
+    const idle = new Promise<EndOutcome>((resolve) => {
+      if (this.pending.length === 0) resolve('closed');
+      else this.idleWaiters.push(() => resolve('closed'));
     });
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
+    const timeout = new Promise<EndOutcome>((resolve) => {
       timer = setTimeout(() => {
         this.init.logger.warn('google: recognize requests still running at end(); giving up on them', { timeoutMs });
-        resolve();
+        resolve('timeout');
       }, timeoutMs);
     });
-    await Promise.race([idle, timeout]);
+    const outcome = await Promise.race([idle, timeout]);
     clearTimeout(timer);
     this.abort();
+    return outcome;
   }
 
   abort(): void {

@@ -9,7 +9,7 @@
 import WebSocket from 'ws';
 import { AbortError, ConnectionError, TimeoutError, type SttError, toSttError } from '../../errors/index.js';
 import type { Logger } from '../../logger.js';
-import type { ProviderResult, ProviderSession, SessionCosts } from '../provider.js';
+import type { EndOutcome, ProviderResult, ProviderSession, SessionCosts } from '../provider.js';
 import { rtzrHttpError } from './errors.js';
 import { parseRtzrFrame } from './messages.js';
 
@@ -115,7 +115,10 @@ export class RtzrSession implements ProviderSession {
   }
 
   send(audio: Uint8Array, onSent?: () => void): void {
-    if (this.closed || this.eosSent || this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.closed || this.eosSent || this.ws.readyState !== WebSocket.OPEN) {
+      onSent?.();
+      return;
+    }
     this.sentBytes += audio.byteLength;
     this.ws.send(audio, BINARY, onSent);
   }
@@ -125,24 +128,25 @@ export class RtzrSession implements ProviderSession {
     this.ws.send('{"type":"Finalize"}');
   }
 
-  end(timeoutMs: number): Promise<void> {
-    if (this.closed) return Promise.resolve();
+  end(timeoutMs: number): Promise<EndOutcome> {
+    if (this.closed) return Promise.resolve('closed');
     if (!this.eosSent && this.ws.readyState === WebSocket.OPEN) {
       this.eosSent = true;
       this.ws.send('EOS');
     }
-    return new Promise<void>((resolve) => {
+    return new Promise<EndOutcome>((resolve) => {
+      let outcome: EndOutcome = 'closed';
       const timer = setTimeout(() => {
         this.init.logger.warn('rtzr: no close after EOS within the timeout; terminating', {
           provider: this.init.provider,
           timeoutMs,
         });
+        outcome = 'timeout';
         this.terminate();
-        resolve();
       }, timeoutMs);
       this.closeWaiters.push(() => {
         clearTimeout(timer);
-        resolve();
+        resolve(outcome);
       });
     });
   }

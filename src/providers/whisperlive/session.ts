@@ -22,7 +22,7 @@ import {
 } from '../../errors/index.js';
 import type { Logger } from '../../logger.js';
 import { SampleAligner, sendFrames, sendSilence } from '../../transport/binary-frames.js';
-import type { ProviderResult, ProviderSession, SessionCosts } from '../provider.js';
+import type { EndOutcome, ProviderResult, ProviderSession, SessionCosts } from '../provider.js';
 import { END_OF_AUDIO, parseServerMessage, type ServerMessage } from './messages.js';
 import type { ResolvedWhisperLiveOptions } from './options.js';
 import { SegmentTracker } from './segments.js';
@@ -75,6 +75,8 @@ export class WhisperLiveSession implements ProviderSession {
   private settleTimer: NodeJS.Timeout | undefined;
   private eosSent = false;
   private closeWaiters: (() => void)[] = [];
+  /** How end() finished: `'timeout'` once its timer fired. */
+  private endOutcome: EndOutcome = 'closed';
 
   constructor(private readonly init: WhisperLiveSessionInit) {
     this.ws = init.ws;
@@ -104,19 +106,22 @@ export class WhisperLiveSession implements ProviderSession {
   }
 
   send(audio: Uint8Array, onSent?: () => void): void {
-    if (this.state !== 'open' || this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.state !== 'open' || this.ws.readyState !== WebSocket.OPEN) {
+      onSent?.();
+      return;
+    }
     sendFrames(this.ws, this.aligner.align(audio), this.init.options.maxFrameBytes, onSent);
   }
 
   /** WhisperLive cannot end an utterance early: finals come when the server commits a segment. */
   finalize(): void {}
 
-  end(timeoutMs: number): Promise<void> {
+  end(timeoutMs: number): Promise<EndOutcome> {
     if (this.state === 'closed' || this.state === 'handshake') {
       this.terminate();
-      return Promise.resolve();
+      return Promise.resolve('closed');
     }
-    const done = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    const done = new Promise<EndOutcome>((resolve) => this.closeWaiters.push(() => resolve(this.endOutcome)));
     if (this.state === 'ending') return done;
     this.state = 'ending';
     this.aligner.reset();
@@ -125,6 +130,7 @@ export class WhisperLiveSession implements ProviderSession {
         provider: this.provider,
         timeoutMs,
       });
+      this.endOutcome = 'timeout';
       this.deliverLastPartial();
       this.terminate();
     }, timeoutMs);
