@@ -2,6 +2,7 @@
  * `GoogleProvider({ mode: 'streaming' })`: gRPC status → typed errors, the missing optional package,
  * options and auth wiring per version, 25 KB messages, probe(), and handles released on abort/close.
  */
+import { inspect } from 'node:util';
 import speech from '@google-cloud/speech';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError, GoogleProvider, isSttError, type ProviderResult, type SttError } from '../src/index.js';
@@ -138,6 +139,17 @@ describe('options and auth per version', () => {
       { apiKey: 'k', maxStreamMs: 1000 },
     ];
     for (const o of bad) expect(() => new GoogleProvider(o), JSON.stringify(o)).toThrow(ConfigurationError);
+  });
+
+  it('util.inspect() and JSON.stringify() of a streaming provider show no credentials, also once its client exists', async () => {
+    const key = { client_email: 'sa@demo.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\nSECRETPEM\n-----END PRIVATE KEY-----\n' };
+    for (const o of [{ apiKey: 'SECRET-API-KEY' }, { credentials: key }]) {
+      const p = provider({ mode: 'streaming', endpoint: 'https://127.0.0.1:9', connectTimeoutMs: 5000, ...o });
+      await p.warmup().catch(() => undefined); // builds the SpeechClient, then fails to connect or authorize
+      for (const text of [inspect(p, { depth: Infinity, showHidden: true }), JSON.stringify(p)]) {
+        expect(text).not.toContain('SECRET');
+      }
+    }
   });
 
   it("hands Google's client the credentials per auth kind: API key (x-goog-api-key), service account, ADC; plaintext has none", async () => {

@@ -22,13 +22,17 @@ const SHUTDOWN = 4;
 /** @internal */
 export class GoogleStreamingBackend {
   readonly capabilities: ProviderCapabilities;
-  private clientPromise: Promise<SpeechClientLike> | undefined;
-  private client: SpeechClientLike | undefined;
+  // ES private fields: the options and the client hold credentials, and util.inspect() or
+  // JSON.stringify() of a provider must not show them.
+  readonly #o: ResolvedStreamingOptions;
+  #clientPromise: Promise<SpeechClientLike> | undefined;
+  #client: SpeechClientLike | undefined;
   private projectId: string | undefined;
   private tokenFetched = false;
   private closed = false;
 
-  constructor(private readonly o: ResolvedStreamingOptions) {
+  constructor(o: ResolvedStreamingOptions) {
+    this.#o = o;
     this.projectId = o.projectId;
     this.capabilities = Object.freeze({
       streaming: true,
@@ -42,7 +46,7 @@ export class GoogleStreamingBackend {
   }
 
   get id(): string {
-    return this.o.id;
+    return this.#o.id;
   }
 
   /** Load the package, check credentials, open the channel. */
@@ -60,18 +64,18 @@ export class GoogleStreamingBackend {
     const client = await this.getClient();
     await this.authorize(client);
     await this.waitReady(client, signal);
-    const config = configRequest(this.o, { encoding: 'linear16', sampleRate: 16000, channels: 1 }, 'en-US', await this.recognizer(client));
+    const config = configRequest(this.#o, { encoding: 'linear16', sampleRate: 16000, channels: 1 }, 'en-US', await this.recognizer(client));
     const call = client._streamingRecognize();
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => done(new TimeoutError('Google probe stream did not end in time', { provider: this.o.id })), this.o.connectTimeoutMs);
-      const onAbort = (): void => done(new AbortError('probe aborted', { provider: this.o.id }));
+      const timer = setTimeout(() => done(new TimeoutError('Google probe stream did not end in time', { provider: this.#o.id })), this.#o.connectTimeoutMs);
+      const onAbort = (): void => done(new AbortError('probe aborted', { provider: this.#o.id }));
       const done = (err?: unknown): void => {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         if (err === undefined) resolve();
         else {
           call.cancel();
-          reject(isSttError(err) ? err : streamError(this.o.id, err));
+          reject(isSttError(err) ? err : streamError(this.#o.id, err));
         }
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -79,14 +83,14 @@ export class GoogleStreamingBackend {
       call.on('end', () => done());
       call.on('error', (err: unknown) => done(err ?? new Error('probe failed')));
       call.write(config);
-      call.write(this.o.version === 'v1' ? { audioContent: Buffer.alloc(3200) } : { audio: Buffer.alloc(3200) });
+      call.write(this.#o.version === 'v1' ? { audioContent: Buffer.alloc(3200) } : { audio: Buffer.alloc(3200) });
       call.end();
     });
   }
 
   /** Open a session: credentials and channel first, so a dead endpoint or bad key fails here. */
   async connect(request: ConnectRequest): Promise<ProviderSession> {
-    if (this.closed) throw new AbortError('provider is closed', { provider: this.o.id });
+    if (this.closed) throw new AbortError('provider is closed', { provider: this.#o.id });
     const client = await this.getClient();
     const t0 = performance.now();
     const tokenCached = await this.authorize(client);
@@ -94,17 +98,17 @@ export class GoogleStreamingBackend {
     await this.waitReady(client, request.signal);
     const recognizer = await this.recognizer(client);
     const connectMs = Math.round(performance.now() - t1);
-    if (request.signal.aborted) throw new AbortError('stream aborted while connecting', { provider: this.o.id });
+    if (request.signal.aborted) throw new AbortError('stream aborted while connecting', { provider: this.#o.id });
     const session = new GoogleStreamingSession({
-      provider: this.o.id,
-      version: this.o.version,
+      provider: this.#o.id,
+      version: this.#o.version,
       client,
-      config: configRequest(this.o, request.format, request.language, recognizer),
+      config: configRequest(this.#o, request.format, request.language, recognizer),
       format: request.format,
       costs: { tokenMs: tokenCached ? 0 : Math.round(t1 - t0), tokenCached, connectMs, prewarmed: false },
-      burstMs: this.o.burstMs,
-      idleMs: this.o.idleMs,
-      maxQueuedMs: this.o.maxQueuedMs,
+      burstMs: this.#o.burstMs,
+      idleMs: this.#o.idleMs,
+      maxQueuedMs: this.#o.maxQueuedMs,
       includeRaw: request.includeRaw ?? false,
       logger: request.logger,
       onResult: (r) => request.onResult(r),
@@ -118,22 +122,22 @@ export class GoogleStreamingBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const client = this.client ?? (await this.clientPromise?.catch(() => undefined));
+    const client = this.#client ?? (await this.#clientPromise?.catch(() => undefined));
     await client?.close().catch(() => undefined);
   }
 
   /** The provider's `SpeechClient` (created once; a failed load is retried on the next call). */
   private getClient(): Promise<SpeechClientLike> {
-    if (this.closed) return Promise.reject(new AbortError('provider is closed', { provider: this.o.id }));
-    this.clientPromise ??= this.createClient().catch((err: unknown) => {
-      this.clientPromise = undefined;
+    if (this.closed) return Promise.reject(new AbortError('provider is closed', { provider: this.#o.id }));
+    this.#clientPromise ??= this.createClient().catch((err: unknown) => {
+      this.#clientPromise = undefined;
       throw err;
     });
-    return this.clientPromise;
+    return this.#clientPromise;
   }
 
   private async createClient(): Promise<SpeechClientLike> {
-    const o = this.o;
+    const o = this.#o;
     const modules = await loadSpeechModules(o.load, o.auth.kind === 'plaintext');
     const options: Record<string, unknown> = { servicePath: o.servicePath, port: o.port, fallback: false };
     if (this.projectId !== undefined) options.projectId = this.projectId;
@@ -166,7 +170,7 @@ export class GoogleStreamingBackend {
       await client.close().catch(() => undefined);
       throw new AbortError('provider is closed', { provider: o.id });
     }
-    this.client = client;
+    this.#client = client;
     return client;
   }
 
@@ -175,7 +179,7 @@ export class GoogleStreamingBackend {
    * as `AUTH_FAILED` instead of a retried gRPC `UNAVAILABLE`. Resolves whether it was cached.
    */
   private async authorize(client: SpeechClientLike): Promise<boolean> {
-    const kind = this.o.auth.kind;
+    const kind = this.#o.auth.kind;
     if (kind !== 'serviceAccount' && kind !== 'adc') return true;
     const cached = this.tokenFetched;
     try {
@@ -183,10 +187,10 @@ export class GoogleStreamingBackend {
     } catch (err) {
       const status = (err as { response?: { status?: unknown }; status?: unknown } | null)?.response?.status;
       const retryable = typeof status === 'number' && (status >= 500 || status === 429);
+      // No `cause`: google-auth-library's errors carry the request (the signed assertion).
       throw new AuthenticationError(`Google credentials could not produce an access token: ${(err as Error)?.message ?? String(err)}`.slice(0, 300), {
-        provider: this.o.id,
+        provider: this.#o.id,
         retryable,
-        cause: err,
         ...(typeof status === 'number' ? { status } : {}),
       });
     }
@@ -200,19 +204,19 @@ export class GoogleStreamingBackend {
     const stub = (await client.speechStub) as { getChannel?: () => GrpcChannel } | undefined;
     const channel = stub?.getChannel?.();
     if (!channel) return;
-    const deadline = Date.now() + this.o.connectTimeoutMs;
-    const where = `${this.o.servicePath}:${this.o.port}`;
+    const deadline = Date.now() + this.#o.connectTimeoutMs;
+    const where = `${this.#o.servicePath}:${this.#o.port}`;
     await new Promise<void>((resolve, reject) => {
       const check = (): void => {
-        if (signal.aborted) return reject(new AbortError('stream aborted while connecting', { provider: this.o.id }));
+        if (signal.aborted) return reject(new AbortError('stream aborted while connecting', { provider: this.#o.id }));
         const state = channel.getConnectivityState(true);
         if (state === READY) return resolve();
         if (state === TRANSIENT_FAILURE) {
-          return reject(new ConnectionError('CONNECTION_FAILED', `Google gRPC endpoint ${where} is unreachable`, { provider: this.o.id }));
+          return reject(new ConnectionError('CONNECTION_FAILED', `Google gRPC endpoint ${where} is unreachable`, { provider: this.#o.id }));
         }
-        if (state === SHUTDOWN) return reject(new AbortError('provider is closed', { provider: this.o.id }));
+        if (state === SHUTDOWN) return reject(new AbortError('provider is closed', { provider: this.#o.id }));
         channel.watchConnectivityState(state, deadline, (err) => {
-          if (err) reject(new TimeoutError(`connecting to Google gRPC endpoint ${where} took longer than ${this.o.connectTimeoutMs} ms`, { provider: this.o.id }));
+          if (err) reject(new TimeoutError(`connecting to Google gRPC endpoint ${where} took longer than ${this.#o.connectTimeoutMs} ms`, { provider: this.#o.id }));
           else check();
         });
       };
@@ -222,15 +226,15 @@ export class GoogleStreamingBackend {
 
   /** The v2 recognizer resource (project discovered from the credentials when not configured). */
   private async recognizer(client: SpeechClientLike): Promise<string | undefined> {
-    if (this.o.version === 'v1') return undefined;
-    if (this.o.recognizer) return this.o.recognizer;
+    if (this.#o.version === 'v1') return undefined;
+    if (this.#o.recognizer) return this.#o.recognizer;
     if (this.projectId === undefined) {
       try {
         this.projectId = await client.getProjectId();
       } catch (err) {
-        throw new ConfigurationError('version "v2" needs a project: set projectId (or env GOOGLE_CLOUD_PROJECT)', { provider: this.o.id, cause: err });
+        throw new ConfigurationError('version "v2" needs a project: set projectId (or env GOOGLE_CLOUD_PROJECT)', { provider: this.#o.id, cause: err });
       }
     }
-    return `projects/${this.projectId}/locations/${this.o.location}/recognizers/_`;
+    return `projects/${this.projectId}/locations/${this.#o.location}/recognizers/_`;
   }
 }

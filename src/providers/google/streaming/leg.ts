@@ -38,10 +38,12 @@ export class Leg {
   /** Leg ms of the end of the last final. */
   lastEndMs = 0;
   private cancelled = false;
+  /** ES private: the gax call reaches the client, which holds credentials. */
+  readonly #call: GrpcCall;
 
   constructor(
     readonly id: number,
-    private readonly call: GrpcCall,
+    call: GrpcCall,
     readonly version: 'v1' | 'v2',
     /** Session byte position of the leg's first audio byte. */
     readonly startBytes: number,
@@ -49,6 +51,7 @@ export class Leg {
     now: number,
     listener: LegListener,
   ) {
+    this.#call = call;
     this.lastAudioAt = now;
     this.pacer = new RealtimePacer(burstMs, now);
     call.on('data', (message: unknown) => {
@@ -68,12 +71,12 @@ export class Leg {
 
   /** Send the first request (the configuration). */
   configure(request: Record<string, unknown>): void {
-    this.call.write(request);
+    this.#call.write(request);
   }
 
   /** Send audio. */
   write(audio: Uint8Array, now: number): void {
-    this.call.write(audioRequest(this.version, audio));
+    this.#call.write(audioRequest(this.version, audio));
     this.sentBytes += audio.byteLength;
     this.lastAudioAt = now;
   }
@@ -82,7 +85,7 @@ export class Leg {
   halfClose(): void {
     if (this.halfClosed || this.finished) return;
     this.halfClosed = true;
-    this.call.end();
+    this.#call.end();
   }
 
   /** Drop the call now (nothing more is reported). */
@@ -90,6 +93,6 @@ export class Leg {
     if (this.cancelled) return;
     this.cancelled = true;
     this.finished = true;
-    this.call.cancel();
+    this.#call.cancel();
   }
 }

@@ -51,6 +51,9 @@ type Item = { kind: 'audio'; bytes: Uint8Array; onSent: (() => void) | undefined
 /** @internal */
 export class GoogleStreamingSession implements ProviderSession, LegListener {
   readonly costs: SessionCosts;
+  /** ES private: the client holds credentials (not for util.inspect()). */
+  readonly #client: SpeechClientLike;
+  private readonly init: Omit<StreamingSessionInit, 'client'>;
   private readonly bpm: number;
   private readonly chunkBytes: number;
   private readonly now: () => number;
@@ -72,7 +75,9 @@ export class GoogleStreamingSession implements ProviderSession, LegListener {
   private draining = false;
   private closed = false;
 
-  constructor(private readonly init: StreamingSessionInit) {
+  constructor({ client, ...init }: StreamingSessionInit) {
+    this.#client = client;
+    this.init = init;
     this.costs = init.costs;
     this.bpm = bytesPerMs(init.format);
     const sample = bytesPerSample(init.format.encoding);
@@ -182,7 +187,7 @@ export class GoogleStreamingSession implements ProviderSession, LegListener {
   private openLeg(): Leg | undefined {
     let leg: Leg;
     try {
-      const call = this.init.client._streamingRecognize();
+      const call = this.#client._streamingRecognize();
       leg = new Leg(this.nextLegId++, call, this.init.version, this.position, this.init.burstMs, this.now(), this);
       leg.configure(this.init.config);
     } catch (err) {
