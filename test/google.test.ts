@@ -187,7 +187,7 @@ describe('GoogleProvider (utterance mode)', () => {
     delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
     try {
       expect(() => new GoogleProvider()).toThrowError(/GOOGLE_API_KEY.*GOOGLE_APPLICATION_CREDENTIALS/);
-      expect(() => new GoogleProvider({ apiKey: 'k', mode: 'streaming' })).toThrow(ConfigurationError);
+      expect(() => new GoogleProvider({ apiKey: 'k', mode: 'bogus' as 'utterance' })).toThrow(ConfigurationError);
       expect(() => new GoogleProvider({ apiKey: 'k', maxAlternatives: 31 })).toThrow(ConfigurationError);
       expect(() => new GoogleProvider({ credentials: { client_email: 'a', private_key: 'nope' } })).toThrow(ConfigurationError);
     } finally {

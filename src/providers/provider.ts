@@ -125,6 +125,20 @@ export interface Provider {
   /** Preferred duration of each audio frame sent, ms (the stream re-chunks to it). Default 100. */
   readonly chunkMs?: number;
   /**
+   * The longest one connection (one provider stream) may live, ms: a stream moves to a new
+   * connection by then, replaying the audio not yet final. Unset: no limit. Google's
+   * `StreamingRecognize` ends a stream after ~305 s, so `GoogleProvider` streaming mode declares
+   * 290 000 by default (Google's endless-streaming sample restarts at 290 s).
+   * Source: https://cloud.google.com/speech-to-text/docs/quotas.
+   */
+  readonly maxStreamMs?: number;
+  /**
+   * From this connection age on, ms, the stream moves to a new connection at the next utterance
+   * boundary (between a final and the next speech), ahead of {@link maxStreamMs}. Default
+   * `maxStreamMs − 60 000`.
+   */
+  readonly rotateAfterMs?: number;
+  /**
    * Open a session. Rejects with an `SttError`: `AuthenticationError`, `RateLimitError`,
    * `ConnectionError`, `TimeoutError`, `ConfigurationError`, or `AbortError` when `request.signal` fires.
    */

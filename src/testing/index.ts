@@ -6,6 +6,7 @@
  */
 export * from './rtzr/index.js';
 export * from './google/index.js';
+export * from './google-streaming/index.js';
 export * from './twilio/index.js';
 export * from './faster-whisper/index.js';
 export * from './whisperlive/index.js';

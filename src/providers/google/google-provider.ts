@@ -1,9 +1,12 @@
 /**
- * `GoogleProvider`: Google Cloud Speech-to-Text, utterance mode (REST v1
- * `speech:recognize` per utterance). No interim results; a final arrives one
- * round trip after the utterance's end is detected. Meant as the fallback
- * that keeps a call going when the primary provider fails.
- * Source: https://cloud.google.com/speech-to-text/docs/reference/rest/v1/speech/recognize
+ * `GoogleProvider`: Google Cloud Speech-to-Text. Utterance mode (default): REST
+ * v1 `speech:recognize` per utterance; no interim results, a final arrives one
+ * round trip after the utterance's end is detected. Streaming mode: gRPC
+ * `StreamingRecognize` (v1 or v2) through the optional peer dependency
+ * `@google-cloud/speech` (see `streaming/`). Meant as the fallback that keeps a
+ * call going when the primary provider fails.
+ * Sources: https://cloud.google.com/speech-to-text/docs/reference/rest/v1/speech/recognize,
+ * https://cloud.google.com/speech-to-text/docs/reference/rpc/google.cloud.speech.v1
  * @module
  */
 import { Agent } from 'undici';
@@ -14,18 +17,23 @@ import { fetchGoogleToken } from './auth.js';
 import { resolveGoogleOptions, type GoogleProviderOptions, type ResolvedGoogleOptions } from './options.js';
 import { recognizeOnce } from './recognize.js';
 import { GoogleUtteranceSession } from './session.js';
+import { GoogleStreamingBackend } from './streaming/backend.js';
+import { rejectStreamingOnlyOptions, resolveGoogleStreamingOptions } from './streaming/options.js';
 
 /**
- * Google Speech-to-Text provider (utterance mode).
+ * Google Speech-to-Text provider: utterance mode (REST, default) or streaming mode (gRPC,
+ * `mode: 'streaming'`, needs `npm install @google-cloud/speech`).
  *
  * @example
  * ```ts
  * const recognizer = new StreamingRecognizer({
  *   providers: [new RtzrProvider(), new GoogleProvider({ apiKey: process.env.GOOGLE_API_KEY, model: 'latest_short' })],
  * });
+ * const streaming = new GoogleProvider({ mode: 'streaming', version: 'v2', location: 'asia-northeast1', model: 'telephony' });
  * ```
- * @throws {@link ConfigurationError} (`INVALID_CONFIG`) from the constructor when no credentials are
- * available or an option is invalid.
+ * @throws {@link ConfigurationError} (`INVALID_CONFIG`) from the constructor when an option is
+ * invalid or (utterance mode) no credentials are available. Streaming mode rejects `connect()`,
+ * `warmup()` and `probe()` with a `ConfigurationError` naming `@google-cloud/speech` when it is not installed.
  */
 export class GoogleProvider implements Provider {
   readonly id: string;
@@ -39,12 +47,27 @@ export class GoogleProvider implements Provider {
     preferredSampleRate: 16000,
   });
   readonly chunkMs = 100;
-  private readonly opts: ResolvedGoogleOptions;
+  /** Streaming mode: the longest one gRPC stream may live, ms (option `maxStreamMs`, default 290000). */
+  readonly maxStreamMs?: number;
+  /** Streaming mode: rotate at the next utterance boundary from this stream age on, ms (option `rotateAfterMs`). */
+  readonly rotateAfterMs?: number;
+  private readonly opts!: ResolvedGoogleOptions;
+  private readonly streaming: GoogleStreamingBackend | undefined;
   private readonly dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 8 });
   private readonly tokens: TokenCache | undefined;
   private closed = false;
 
   constructor(options: GoogleProviderOptions = {}) {
+    if (options.mode === 'streaming') {
+      const resolved = resolveGoogleStreamingOptions(options);
+      this.streaming = new GoogleStreamingBackend(resolved);
+      this.id = resolved.id;
+      this.capabilities = this.streaming.capabilities;
+      this.maxStreamMs = resolved.maxStreamMs;
+      this.rotateAfterMs = resolved.rotateAfterMs;
+      return;
+    }
+    rejectStreamingOnlyOptions(options);
     this.opts = resolveGoogleOptions(options);
     this.id = this.opts.id;
     const auth = this.opts.auth;
@@ -67,6 +90,7 @@ export class GoogleProvider implements Provider {
 
   /** Fetch the OAuth2 token ahead of the first call (service-account auth). */
   async warmup(): Promise<void> {
+    if (this.streaming) return this.streaming.warmup();
     await this.tokens?.get();
   }
 
@@ -75,6 +99,7 @@ export class GoogleProvider implements Provider {
    * (API key), and reject with the typed error if that fails.
    */
   async probe(signal: AbortSignal): Promise<void> {
+    if (this.streaming) return this.streaming.probe(signal);
     if (this.tokens) {
       await this.tokens.get();
       return;
@@ -101,6 +126,7 @@ export class GoogleProvider implements Provider {
   /** @inheritDoc */
   async connect(request: ConnectRequest): Promise<ProviderSession> {
     if (this.closed) throw new AbortError('provider is closed', { provider: this.id });
+    if (this.streaming) return this.streaming.connect(request);
     const started = performance.now();
     let tokenCached = true;
     if (this.tokens) tokenCached = (await this.tokens.get()).cached;
@@ -126,7 +152,7 @@ export class GoogleProvider implements Provider {
     if (this.closed) return;
     this.closed = true;
     this.tokens?.close();
-    await this.dispatcher.close();
+    await Promise.all([this.dispatcher.close(), this.streaming?.close()]);
   }
 
   private async headers(): Promise<Record<string, string>> {

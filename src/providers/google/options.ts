@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigurationError } from '../../errors/index.js';
+import type { GoogleStreamingOptions } from './streaming/options.js';
 
 /** The fields of a service-account key file this provider uses. */
 export interface ServiceAccountCredentials {
@@ -13,10 +14,12 @@ export interface ServiceAccountCredentials {
   private_key: string;
   /** Default `https://oauth2.googleapis.com/token`. */
   token_uri?: string;
+  /** The key's project (a key file has it); streaming v2 uses it as the default `projectId`. */
+  project_id?: string;
 }
 
-/** Options of `new GoogleProvider()`. */
-export interface GoogleProviderOptions {
+/** Options of `new GoogleProvider()`. The {@link GoogleStreamingOptions} apply to `mode: 'streaming'` only. */
+export interface GoogleProviderOptions extends GoogleStreamingOptions {
   /** Provider id in events and metrics. Default `'google'`. */
   id?: string;
   /** API key (sent as the `x-goog-api-key` header). Default: env `GOOGLE_API_KEY`. */
@@ -27,9 +30,18 @@ export interface GoogleProviderOptions {
    * cached and refreshed before expiry.
    */
   credentials?: ServiceAccountCredentials;
-  /** `'utterance'` (default): REST `speech:recognize` per utterance. `'streaming'` (gRPC) is not available yet. */
+  /**
+   * `'utterance'` (default): REST `speech:recognize` per utterance. `'streaming'`: gRPC
+   * `StreamingRecognize` through the optional peer dependency `@google-cloud/speech` (loaded with
+   * `import()` only in this mode): interim results, Google's own endpointing; see docs/google.md.
+   */
   mode?: 'utterance' | 'streaming';
-  /** Base URL; the provider appends `/v1/speech:recognize`. Default `https://speech.googleapis.com`. */
+  /**
+   * Base URL; the provider appends `/v1/speech:recognize`. Default `https://speech.googleapis.com`.
+   * Streaming mode: `https://host[:port]` (gRPC over TLS, with credentials) or `http://host:port`
+   * (plaintext gRPC, no credentials: emulators); v2 with a `location` other than `global` defaults to
+   * `https://{location}-speech.googleapis.com`.
+   */
   endpoint?: string;
   /** `model`, e.g. `'latest_short'`, `'phone_call'`, `'telephony'`. Default: Google's default for the language. */
   model?: string;
@@ -64,7 +76,7 @@ export interface GoogleProviderOptions {
 /** @internal */
 export interface ResolvedGoogleOptions {
   id: string;
-  auth: { kind: 'apiKey'; apiKey: string } | { kind: 'serviceAccount'; credentials: Required<ServiceAccountCredentials> };
+  auth: { kind: 'apiKey'; apiKey: string } | { kind: 'serviceAccount'; credentials: Required<Omit<ServiceAccountCredentials, 'project_id'>> };
   endpoint: string;
   model?: string;
   useEnhanced?: boolean;
@@ -80,7 +92,8 @@ export interface ResolvedGoogleOptions {
   tokenRefreshMarginMs: number;
 }
 
-function int(name: string, v: number | undefined, dflt: number, min: number, max: number): number {
+/** @internal */
+export function int(name: string, v: number | undefined, dflt: number, min: number, max: number): number {
   const x = v ?? dflt;
   if (!Number.isInteger(x) || x < min || x > max) {
     throw new ConfigurationError(`${name} must be an integer from ${min} to ${max}`, { provider: 'google' });
