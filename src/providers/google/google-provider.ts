@@ -6,6 +6,7 @@
  * Source: https://cloud.google.com/speech-to-text/docs/reference/rest/v1/speech/recognize
  * @module
  */
+import { resolveConcurrency, type ResolvedConcurrency } from '../../coordination/budget.js';
 import { Agent } from 'undici';
 import { TokenCache } from '../../auth/token-cache.js';
 import { AbortError } from '../../errors/index.js';
@@ -29,6 +30,8 @@ import { GoogleUtteranceSession } from './session.js';
  */
 export class GoogleProvider implements Provider {
   readonly id: string;
+  /** The concurrency budget (`maxConcurrent`, `queueTimeoutMs`, `leaseTtlMs`), when `maxConcurrent` is set; enforced by the recognizer. */
+  readonly concurrency: Readonly<ResolvedConcurrency> | undefined;
   readonly capabilities: ProviderCapabilities = Object.freeze({
     streaming: false,
     interimResults: false,
@@ -47,6 +50,7 @@ export class GoogleProvider implements Provider {
   constructor(options: GoogleProviderOptions = {}) {
     this.opts = resolveGoogleOptions(options);
     this.id = this.opts.id;
+    this.concurrency = resolveConcurrency(options, this.id);
     const auth = this.opts.auth;
     if (auth.kind === 'serviceAccount') {
       this.tokens = new TokenCache({

@@ -4,6 +4,7 @@
  * https://cloud.google.com/speech-to-text/docs/reference/rest/v1/RecognitionConfig.
  * @module
  */
+import type { ConcurrencyOptions } from '../../coordination/budget.js';
 import { readFileSync } from 'node:fs';
 import { ConfigurationError } from '../../errors/index.js';
 
@@ -16,7 +17,7 @@ export interface ServiceAccountCredentials {
 }
 
 /** Options of `new GoogleProvider()`. */
-export interface GoogleProviderOptions {
+export interface GoogleProviderOptions extends ConcurrencyOptions {
   /** Provider id in events and metrics. Default `'google'`. */
   id?: string;
   /** API key (sent as the `x-goog-api-key` header). Default: env `GOOGLE_API_KEY`. */
