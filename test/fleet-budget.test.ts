@@ -221,3 +221,53 @@ describe('maxConcurrent in one process', () => {
     expect(r.rtzr.counters.rateLimitedConnections).toBe(0);
   });
 });
+
+describe('the generic budget of the provider base (any provider with `concurrency`)', () => {
+  it('GoogleProvider({ maxConcurrent: 1 }) first: the second concurrent call goes to RTZR; the lease returns when a call ends', async () => {
+    const r = await makeRig(5);
+    const rec = new StreamingRecognizer({
+      providers: [
+        new GoogleProvider({ endpoint: r.google.endpoint, apiKey: r.google.apiKey, maxConcurrent: 1 }),
+        new RtzrProvider({ apiBase: r.rtzr.apiBase, ...r.rtzr.credentials }),
+      ],
+    });
+    r.recognizers.push(rec);
+    const a = startCall(rec, 'ga');
+    const b = startCall(rec, 'gb');
+    expect(await a.opened).toBe('google');
+    expect(await b.opened).toBe('rtzr');
+    expect(b.fallbacks[0]).toMatchObject({ from: 'google', to: 'rtzr' });
+    expect(b.fallbacks[0]!.reason.code).toBe('RATE_LIMITED');
+    const runs = await Promise.all([finish(a, 'fast'), finish(b, 'fast')]);
+    for (const run of runs) expectAllWords(run);
+    expect(rec.isAvailable('google')).toBe(true);
+    // a's lease went back when it ended: the next call gets Google again
+    const c = startCall(rec, 'gc');
+    expect(await c.opened).toBe('google');
+    expectAllWords(await finish(c, 'fast'));
+  });
+
+  it('an aborted call gives its lease back', async () => {
+    const r = await makeRig(5);
+    const rec = new StreamingRecognizer({
+      providers: [
+        new GoogleProvider({ endpoint: r.google.endpoint, apiKey: r.google.apiKey, maxConcurrent: 1 }),
+        new RtzrProvider({ apiBase: r.rtzr.apiBase, ...r.rtzr.credentials }),
+      ],
+    });
+    r.recognizers.push(rec);
+    const a = startCall(rec, 'aa');
+    expect(await a.opened).toBe('google');
+    a.stream.abort();
+    const b = startCall(rec, 'ab');
+    expect(await b.opened).toBe('google');
+    expectAllWords(await finish(b, 'fast'));
+  });
+
+  it('rejects invalid budget options with ConfigurationError', () => {
+    expect(() => new RtzrProvider({ clientId: 'x', clientSecret: 'y', maxConcurrent: 0 })).toThrow(/maxConcurrent/);
+    expect(() => new RtzrProvider({ clientId: 'x', clientSecret: 'y', maxConcurrent: 2, leaseTtlMs: 10 })).toThrow(/leaseTtlMs/);
+    expect(() => new GoogleProvider({ apiKey: 'k', maxConcurrent: 1.5 })).toThrow(/maxConcurrent/);
+    expect(() => new GoogleProvider({ apiKey: 'k', queueTimeoutMs: -1 })).toThrow(/queueTimeoutMs/);
+  });
+});

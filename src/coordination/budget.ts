@@ -283,10 +283,13 @@ export class ConcurrencyBudget {
     }
   }
 
-  /** After an outage: leases held locally join the fleet's count where it has room. */
+  /**
+   * After an outage: renew at once (leases the coordinator lost meanwhile, e.g. a restarted Redis,
+   * are registered again), then leases taken alone join the fleet's count where it has room.
+   */
   private async adoptLocalLeases(): Promise<void> {
+    await this.renewAll();
     for (const lease of [...this.leases]) if (!lease.slot) await this.register(lease);
-    // leases the coordinator lost meanwhile are found by the next renewal
   }
 
   private async register(lease: Lease): Promise<void> {
