@@ -9,12 +9,12 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ScriptCursor, startGoogleEmulator, startRtzrEmulator, type GoogleEmulator, type RtzrEmulator } from '../src/testing/index.js';
 import { FleetWorker, type CallReport, type WorkerConfig } from './helpers/fleet.js';
-import { explainSkip, RedisServer, redisServerPath } from './helpers/redis-server.js';
+import { explainSkip, RedisServer, skipRedisTests } from './helpers/redis-server.js';
 import { script } from './helpers/sample-call.js';
 
 explainSkip('test/fleet-processes.test.ts');
 
-describe.skipIf(!redisServerPath)('a fleet of processes on one RedisCoordinator', () => {
+describe.skipIf(skipRedisTests)('a fleet of processes on one RedisCoordinator', () => {
   let redis: RedisServer;
   let google: GoogleEmulator;
   let rtzr: RtzrEmulator;

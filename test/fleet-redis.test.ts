@@ -18,14 +18,14 @@ import {
   type StreamSummary,
 } from '../src/index.js';
 import { ScriptCursor, startGoogleEmulator, startRtzrEmulator, type GoogleEmulator, type RtzrEmulator } from '../src/testing/index.js';
-import { explainSkip, RedisServer, redisServerPath } from './helpers/redis-server.js';
+import { explainSkip, RedisServer, skipRedisTests } from './helpers/redis-server.js';
 import { playCall, script, writeCall } from './helpers/sample-call.js';
 
 explainSkip('test/fleet-redis.test.ts');
 
 const MULAW = { encoding: 'mulaw', sampleRate: 8000 } as const;
 
-describe.skipIf(!redisServerPath)('RedisCoordinator (real redis-server)', () => {
+describe.skipIf(skipRedisTests)('RedisCoordinator (real redis-server)', () => {
   let redis: RedisServer;
   let rtzr: RtzrEmulator;
   let google: GoogleEmulator;
@@ -200,6 +200,39 @@ describe.skipIf(!redisServerPath)('RedisCoordinator (real redis-server)', () => 
     for (const s of [s1!, s2!, s3!]) expectAllWords(s);
     expect(rtzr.counters.rateLimitedConnections).toBe(0);
     expect(warnings.filter((w) => w.startsWith('coordinator unavailable'))).toHaveLength(1);
+  });
+
+  it('a Redis that stops answering (SIGSTOP) is given redisTimeoutMs, then the call goes on alone', async () => {
+    await setup(2);
+    const a = server({ maxConcurrent: 2 }, { redisTimeoutMs: 100 });
+    await a.rec.warmup();
+    redis.pause(true);
+    try {
+      const c = call(a.rec, 's1');
+      expect(await c.opened).toBe('rtzr');
+      expect(a.events[0]).toMatchObject({ available: false, coordinator: 'redis', reason: expect.stringContaining('took longer than 100 ms') });
+      redis.pause(false);
+      await expect.poll(() => a.rec.coordinatorAvailable, { timeout: 10_000 }).toBe(true);
+      expectAllWords(await c.play('fast'));
+    } finally {
+      redis.pause(false);
+    }
+  });
+
+  it('a lease lives as long as its socket: renewed every third of leaseTtlMs', async () => {
+    await setup(2);
+    const a = server({ maxConcurrent: 2, leaseTtlMs: 1000 });
+    const c = call(a.rec, 'l1');
+    const finals: number[] = [];
+    c.stream.on('final', (t) => finals.push(t.utteranceId));
+    expect(await c.opened).toBe('rtzr');
+    const playing = c.play(2);
+    // the third final comes more than 3 s after the call opened (over three TTLs): the lease is still counted
+    await expect.poll(() => finals.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);
+    const probe = client();
+    expect(await probe.zcount(slotsKey(namespace, rtzr), `(${Date.now() - 1000}`, '+inf')).toBe(1);
+    expectAllWords(await playing);
+    await expect.poll(() => probe.zcard(slotsKey(namespace, rtzr))).toBe(0);
   });
 
   it('leases taken while Redis was gone join the fleet count when it is back', async () => {
