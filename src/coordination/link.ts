@@ -83,10 +83,16 @@ export class CoordinatorLink {
       const value = await Promise.race([
         work,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            timedOut = true;
-            reject(new CoordinatorTimeout(c.name, what, c.timeoutMs));
-          }, c.timeoutMs);
+          timer = setTimeout(
+            () =>
+              // one more turn of the event loop first: when the loop itself was busy, the answer may be
+              // waiting in the socket already (timers run before I/O), and that is not Redis being slow
+              setImmediate(() => {
+                timedOut = true;
+                reject(new CoordinatorTimeout(c.name, what, c.timeoutMs));
+              }),
+            c.timeoutMs,
+          );
         }),
       ]);
       return { ok: true, value };
