@@ -3,12 +3,15 @@
  * the same channel cap and answers 429 `A0002` beyond it, so "no 429 and peak ≤ budget" shows the
  * client never knocked on a full RTZR. Overflow goes to Google with every final right.
  */
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   GoogleProvider,
   LocalCoordinator,
   RtzrProvider,
   StreamingRecognizer,
+  type Coordinator,
+  type CoordinatorEvent,
   type FallbackEvent,
   type RecognitionStream,
   type StreamSummary,
@@ -271,3 +274,73 @@ describe('the generic budget of the provider base (any provider with `concurrenc
     expect(() => new GoogleProvider({ apiKey: 'k', queueTimeoutMs: -1 })).toThrow(/queueTimeoutMs/);
   });
 });
+
+describe('LocalCoordinator and custom coordinators', () => {
+  it('LocalCoordinator leases and locks expire on their TTL unless renewed (injectable clock)', async () => {
+    let now = 1_000_000;
+    const c = new LocalCoordinator({ now: () => now });
+    const a = await c.tryAcquireSlot('r', 2, 1000);
+    const b = await c.tryAcquireSlot('r', 2, 1000);
+    expect(await c.tryAcquireSlot('r', 2, 1000)).toBeUndefined();
+    now += 600;
+    expect(await a!.renew()).toBe(true); // a lives until now + 1000
+    now += 600; // b expired, a not
+    expect(await c.countSlots('r')).toBe(1);
+    expect(await b!.renew()).toBe(false);
+    const lock = await c.tryLock('l', 500);
+    expect(await c.tryLock('l', 500)).toBeUndefined();
+    now += 501;
+    const again = await c.tryLock('l', 500);
+    expect(again).toBeDefined();
+    await lock!.release(); // the old holder cannot release the new holder's lock
+    expect(await c.tryLock('l', 500)).toBeUndefined();
+    await again!.release();
+    expect(await c.tryLock('l', 500)).toBeDefined();
+  });
+
+  it('a coordinator that stops answering: calls go on alone at once, `coordinator` events, and it rejoins', async () => {
+    const r = await makeRig(2);
+    const inner = new LocalCoordinator();
+    let hang = false;
+    const never = new Promise<never>(() => {});
+    // a user-written Coordinator (the interface is public), here one whose every call can hang
+    const flaky: Coordinator = {
+      name: 'flaky',
+      timeoutMs: 50,
+      syncIntervalMs: 1000,
+      tryAcquireSlot: (...a) => (hang ? never : inner.tryAcquireSlot(...a)),
+      countSlots: (...a) => (hang ? never : inner.countSlots(...a)),
+      tryLock: (...a) => (hang ? never : inner.tryLock(...a)),
+      getToken: (...a) => (hang ? never : inner.getToken(...a)),
+      putToken: (...a) => (hang ? never : inner.putToken(...a)),
+      deleteToken: (...a) => (hang ? never : inner.deleteToken(...a)),
+      getHealth: (...a) => (hang ? never : inner.getHealth(...a)),
+      putHealth: (...a) => (hang ? never : inner.putHealth(...a)),
+      ping: () => (hang ? never : inner.ping()),
+    };
+    const rec = recognizer(r, { maxConcurrent: 2 }, { coordinator: flaky });
+    const events: CoordinatorEvent[] = [];
+    rec.on('coordinator', (e) => events.push(e));
+    expect(rec.coordinatorAvailable).toBe(true);
+    hang = true;
+    const a = startCall(rec, 'fa');
+    expect(await a.opened).toBe('rtzr');
+    expect(events).toEqual([{ available: false, coordinator: 'flaky', reason: expect.stringContaining('took longer than 50 ms') }]);
+    const b = startCall(rec, 'fb');
+    const c = startCall(rec, 'fc'); // the process's own budget of 2 holds while alone
+    expect(await b.opened).toBe('rtzr');
+    expect(await c.opened).toBe('google');
+    hang = false;
+    await expect.poll(() => rec.coordinatorAvailable).toBe(true);
+    expect(events.map((e) => e.available)).toEqual([false, true]);
+    // back: the two open calls were registered with the coordinator
+    await expect.poll(() => inner.countSlots(`rtzr:${accountOf(r.rtzr)}`)).toBe(2);
+    const runs = await Promise.all([a, b, c].map((x) => finish(x, 'fast')));
+    for (const run of runs) expectAllWords(run);
+    expect(r.rtzr.counters.rateLimitedConnections).toBe(0);
+  });
+});
+
+function accountOf(emu: RtzrEmulator): string {
+  return createHash('sha256').update(`${emu.apiBase}\n${emu.credentials.clientId}`).digest('hex').slice(0, 16);
+}

@@ -65,7 +65,7 @@ export class LocalCoordinator implements Coordinator {
     };
   }
 
-  async countSlots(resource: string): Promise<number> {
+  async countSlots(resource: string, _ttlMs?: number): Promise<number> {
     return this.leases(resource).size;
   }
 
