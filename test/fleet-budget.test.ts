@@ -17,6 +17,7 @@ import {
   type StreamSummary,
 } from '../src/index.js';
 import { ScriptCursor, startGoogleEmulator, startRtzrEmulator, type GoogleEmulator, type RtzrEmulator } from '../src/testing/index.js';
+import { perCallScripts } from './helpers/fleet.js';
 import { linear16k, playCall, script, writeCall } from './helpers/sample-call.js';
 
 const MULAW = { encoding: 'mulaw', sampleRate: 8000 } as const;
@@ -42,13 +43,7 @@ afterEach(async () => {
 async function makeRig(budget: number): Promise<Rig> {
   const cursors = new Map<string, ScriptCursor>();
   const rtzr = await startRtzrEmulator({ script, maxConcurrent: budget, latency: { connectMs: 20 } });
-  const google = await startGoogleEmulator({
-    scriptFor: ({ languageCode }) => {
-      let c = cursors.get(languageCode);
-      if (!c) cursors.set(languageCode, (c = new ScriptCursor(script)));
-      return c;
-    },
-  });
+  const google = await startGoogleEmulator({ scriptFor: perCallScripts(script, cursors) });
   rig = { rtzr, google, recognizers: [], cursors };
   return rig;
 }
@@ -225,16 +220,21 @@ describe('maxConcurrent in one process', () => {
   });
 });
 
+/** Google with a budget of one session first, RTZR second. */
+function googleFirst(r: Rig): StreamingRecognizer {
+  const rec = new StreamingRecognizer({
+    providers: [
+      new GoogleProvider({ endpoint: r.google.endpoint, apiKey: r.google.apiKey, maxConcurrent: 1 }),
+      new RtzrProvider({ apiBase: r.rtzr.apiBase, ...r.rtzr.credentials }),
+    ],
+  });
+  r.recognizers.push(rec);
+  return rec;
+}
+
 describe('the generic budget of the provider base (any provider with `concurrency`)', () => {
   it('GoogleProvider({ maxConcurrent: 1 }) first: the second concurrent call goes to RTZR; the lease returns when a call ends', async () => {
-    const r = await makeRig(5);
-    const rec = new StreamingRecognizer({
-      providers: [
-        new GoogleProvider({ endpoint: r.google.endpoint, apiKey: r.google.apiKey, maxConcurrent: 1 }),
-        new RtzrProvider({ apiBase: r.rtzr.apiBase, ...r.rtzr.credentials }),
-      ],
-    });
-    r.recognizers.push(rec);
+    const rec = googleFirst(await makeRig(5));
     const a = startCall(rec, 'ga');
     const b = startCall(rec, 'gb');
     expect(await a.opened).toBe('google');
@@ -251,14 +251,7 @@ describe('the generic budget of the provider base (any provider with `concurrenc
   });
 
   it('an aborted call gives its lease back', async () => {
-    const r = await makeRig(5);
-    const rec = new StreamingRecognizer({
-      providers: [
-        new GoogleProvider({ endpoint: r.google.endpoint, apiKey: r.google.apiKey, maxConcurrent: 1 }),
-        new RtzrProvider({ apiBase: r.rtzr.apiBase, ...r.rtzr.credentials }),
-      ],
-    });
-    r.recognizers.push(rec);
+    const rec = googleFirst(await makeRig(5));
     const a = startCall(rec, 'aa');
     expect(await a.opened).toBe('google');
     a.stream.abort();

@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ScriptCursor, startGoogleEmulator, startRtzrEmulator, type GoogleEmulator, type RtzrEmulator } from '../src/testing/index.js';
-import { FleetWorker, type CallReport, type WorkerConfig } from './helpers/fleet.js';
+import { startGoogleEmulator, startRtzrEmulator, type GoogleEmulator, type RtzrEmulator } from '../src/testing/index.js';
+import { FleetWorker, perCallScripts, type CallReport, type WorkerConfig } from './helpers/fleet.js';
 import { explainSkip, RedisServer, skipRedisTests } from './helpers/redis-server.js';
 import { script } from './helpers/sample-call.js';
 
@@ -21,17 +21,10 @@ describe.skipIf(skipRedisTests)('a fleet of processes on one RedisCoordinator', 
   let workers: FleetWorker[] = [];
   let probe: Redis | undefined;
   let n = 0;
-  const cursors = new Map<string, ScriptCursor>();
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    google = await startGoogleEmulator({
-      scriptFor: ({ languageCode }) => {
-        let c = cursors.get(languageCode);
-        if (!c) cursors.set(languageCode, (c = new ScriptCursor(script)));
-        return c;
-      },
-    });
+    google = await startGoogleEmulator({ scriptFor: perCallScripts(script) });
   });
 
   afterAll(async () => {
@@ -115,7 +108,7 @@ describe.skipIf(skipRedisTests)('a fleet of processes on one RedisCoordinator', 
   });
 
   it('Redis killed mid-call: no call fails or loses a word, new calls start, coordination resumes when Redis is back', async () => {
-    const { workers: ws, slotsKey } = await fleet(2, 4, {}, { redisTimeoutMs: 100 });
+    const { workers: ws, slotsKey } = await fleet(2, 4, {}, { redisTimeoutMs: 1000 }); // a killed Redis fails calls at once (connection errors)
     const [a, b] = ws as [FleetWorker, FleetWorker];
     expect(await a.open('r1', 1)).toBe('rtzr');
     expect(await b.open('r2', 1)).toBe('rtzr');

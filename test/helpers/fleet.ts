@@ -4,9 +4,22 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ScriptCursor } from '../../src/testing/index.js';
 import type { CallReport, WorkerConfig } from '../fleet/worker.js';
 
 export type { CallReport, WorkerConfig };
+
+/**
+ * A Google emulator `scriptFor` giving each call its own cursor over `script`: calls tag their
+ * language (`ko-KR-x-<call>`), so concurrent calls each hear their own ground truth.
+ */
+export function perCallScripts(script: readonly string[], cursors = new Map<string, ScriptCursor>()) {
+  return ({ languageCode }: { languageCode: string }): ScriptCursor => {
+    let c = cursors.get(languageCode);
+    if (!c) cursors.set(languageCode, (c = new ScriptCursor(script)));
+    return c;
+  };
+}
 
 const WORKER = fileURLToPath(new URL('../fleet/worker.ts', import.meta.url));
 
