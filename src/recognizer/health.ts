@@ -118,6 +118,17 @@ export class ProviderHealth {
       if (!s.available) this.schedule(provider, s);
       return;
     }
+    if (lock?.ok && lock.value) {
+      // another process may have probed just before we got the lock: follow its result instead
+      const h = await this.link!.call('read health', (c) => c.getHealth(`health:${provider.id}`));
+      if (h.ok && h.value && h.value.changedAtMs > s.changedAtMs) {
+        s.probing = undefined;
+        void this.link!.call('unlock recovery probe', () => lock.value!.release(), undefined, true);
+        if (!this.closed) this.follow(provider, s, h.value);
+        if (!s.available) this.schedule(provider, s);
+        return;
+      }
+    }
     const timer = setTimeout(() => ac.abort(), this.probeTimeoutMs);
     let failure: unknown;
     try {
