@@ -167,6 +167,7 @@ describe('maxConcurrent in one process', () => {
     const second = startCall(rec, 'b'); // budget full (idle socket + first call): the idle socket gives way
     expect(await second.opened).toBe('rtzr');
     expect(rtzr.stats.prewarmShed).toBe(1);
+    expect(rtzr.stats.budgetRejected).toBe(0);
     const runs = await Promise.all([first, second].map((c) => finish(c, 4)));
     for (const run of runs) expectAllWords(run);
     expect(runs.map((x) => x.summary.providers)).toEqual([['rtzr'], ['rtzr']]);

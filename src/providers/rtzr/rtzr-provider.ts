@@ -331,6 +331,7 @@ export class RtzrProvider implements Provider, SelfCoordinating {
       return await budget.acquire(signal);
     } catch (err) {
       if (!isBudgetRejection(err) || this.shedIdle(1, true) === 0) throw err;
+      this.stats.budgetRejected--; // not turned away yet: the retry counts it if it is
       return budget.acquire(signal, { waitMs: 1000 });
     }
   }
