@@ -10,6 +10,9 @@
  *   npm run bench                 # everything (~5 min on 2 cores)
  *   npm run bench -- --quick      # a smoke run (~1 min)
  *   npm run bench -- --only=1,3   # some scenarios
+ *
+ * Scenario 5 (a fleet on one RedisCoordinator) starts its own redis-server (Debian's package);
+ * without it, that scenario is skipped with a message.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,10 +25,12 @@ import { mean, percentile, round, table } from './lib/stats.js';
 import type { HandshakeOutput } from './scenarios/handshakes.js';
 import type { LatencyOutput, LatencyVariant } from './scenarios/latency.js';
 import type { LoadOutput } from './scenarios/load.js';
+import type { FleetCall, FleetOutput } from './scenarios/fleet.js';
+import { RedisServer, redisServerPath } from '../test/helpers/redis-server.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const only = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? '1,2,3,4').split(','));
+const only = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? '1,2,3,4,5').split(','));
 /** No load run starts unless it can finish before this (the whole bench must stay under 10 minutes). */
 const DEADLINE_MS = 9 * 60_000;
 /** Before a load run, wait (at most QUIET_WAIT_MS) until other work uses less than this many cores. */
@@ -356,6 +361,137 @@ async function scenario4(): Promise<void> {
   };
 }
 
+// ─────────────────────────────── scenario 5 ───────────────────────────────
+async function scenario5(): Promise<void> {
+  const processes = 4;
+  const callsEach = 10;
+  const budget = 20;
+  const speed = quick ? 4 : 1;
+  say(
+    `## 5. A fleet: ${processes} processes × ${callsEach} concurrent calls, RTZR budget ${budget} channels, Google as fallback (${speed === 1 ? 'real time' : `${speed}× real time`})\n`,
+  );
+  if (!redisServerPath) {
+    say('Skipped: redis-server is not installed (apt-get install redis-server).\n');
+    results.scenario5 = { skipped: 'redis-server not installed' };
+    return;
+  }
+  const redis = await RedisServer.start();
+  const variants = ['alone', 'redis'] as const;
+  const labels = { alone: 'no coordinator (maxConcurrent 20 per process)', redis: 'RedisCoordinator (maxConcurrent 20, fleet-wide)' };
+  const out: Record<string, unknown> = {};
+  const rows: (string | number)[][] = [];
+  try {
+    for (const variant of variants) {
+      await waitForQuiet(QUIET_CORES, QUIET_WAIT_MS);
+      const name = `s5-${variant}`;
+      const ep = await startEmulator(name, { maxConcurrent: budget });
+      const google = await host.request<{ endpoint: string; apiKey: string }>({ type: 'start-google', name, processingMs: SEEDS_LATENCY.processingMs });
+      const startAt = Date.now() + 5000; // every worker starts its calls at the same moment
+      const namespace = `bench-${startAt}`;
+      let outs: FleetOutput[];
+      let count: RtzrEmulatorCounters;
+      try {
+        outs = await Promise.all(
+          Array.from({ length: processes }, (_, worker) =>
+            runWorker<FleetOutput>(
+              'scenarios/fleet.ts',
+              {
+                worker,
+                calls: callsEach,
+                speed,
+                startAt,
+                maxConcurrent: budget,
+                apiBase: ep.apiBase,
+                credentials: ep.credentials,
+                google,
+                namespace,
+                ...(variant === 'redis' ? { redisPort: redis.port } : {}),
+              },
+              120_000,
+            ),
+          ),
+        );
+      } finally {
+        count = await counters(name);
+        await stopEmulator(name);
+        await host.request({ type: 'stop-google', name });
+      }
+      const calls: FleetCall[] = outs.flatMap((o) => o.calls);
+      const onGoogle = calls.filter((c) => c.openedOn === 'google');
+      const finals = (p: string) => calls.reduce((k, c) => k + (c.finalsByProvider[p] ?? 0), 0);
+      const pct = (xs: (number | null)[], p: number) => round(percentile(xs.filter((x): x is number => x !== null), p));
+      const ok = calls.filter((c) => c.textsOk && !c.error).length;
+      if (ok !== calls.length) failed = true;
+      const v = {
+        label: labels[variant],
+        calls: calls.length,
+        handshakesRejected429: count.rateLimitedConnections,
+        peakRtzrChannels: count.peakOpenConnections,
+        authenticateRequests: count.authRequests,
+        callsOnRtzr: calls.length - onGoogle.length,
+        callsOnGoogle: onGoogle.length,
+        finalsOnRtzr: finals('rtzr'),
+        finalsOnGoogle: finals('google'),
+        openMs: { p50: pct(calls.map((c) => c.openMs), 50), p95: pct(calls.map((c) => c.openMs), 95) },
+        overflowOpenMs: { p50: pct(onGoogle.map((c) => c.openMs), 50), p95: pct(onGoogle.map((c) => c.openMs), 95) },
+        firstPartialMs: { p50: pct(calls.map((c) => c.firstPartialMs), 50), p95: pct(calls.map((c) => c.firstPartialMs), 95) },
+        firstFinalMs: { p50: pct(calls.map((c) => c.firstFinalMs), 50), p95: pct(calls.map((c) => c.firstFinalMs), 95) },
+        callsWithEveryFinalRight: ok,
+        coordinatorOutages: outs.reduce((k, o) => k + o.coordinatorEvents.filter((e) => !e).length, 0),
+        errors: calls.filter((c) => c.error).map((c) => c.error),
+      };
+      out[variant] = v;
+      rows.push([
+        v.label,
+        v.handshakesRejected429,
+        v.peakRtzrChannels,
+        v.authenticateRequests,
+        `${v.callsOnRtzr} / ${v.callsOnGoogle}`,
+        `${v.finalsOnRtzr} / ${v.finalsOnGoogle}`,
+        `${v.overflowOpenMs.p50} / ${v.overflowOpenMs.p95}`,
+        `${v.openMs.p50} / ${v.openMs.p95}`,
+        `${v.firstPartialMs.p50} / ${v.firstPartialMs.p95}`,
+        `${v.firstFinalMs.p50} / ${v.firstFinalMs.p95}`,
+        `${ok}/${calls.length}`,
+      ]);
+      say(
+        `  ${variant}: ${v.handshakesRejected429} handshakes rejected, ${v.callsOnGoogle} calls on Google, ${v.coordinatorOutages} coordinator outages (${Math.round(elapsed() / 1000)} s)`,
+      );
+    }
+  } finally {
+    await redis.stop();
+  }
+  say();
+  say(
+    table(
+      [
+        'fleet',
+        'handshakes rejected (429)',
+        'peak RTZR channels',
+        'authenticate requests',
+        'calls on RTZR / Google',
+        'finals on RTZR / Google',
+        'overflow call start → open p50 / p95 ms',
+        'call start → open p50 / p95 ms',
+        'call start → first partial p50 / p95 ms',
+        'call start → first final p50 / p95 ms',
+        'calls with every final right',
+      ],
+      rows,
+    ),
+  );
+  say();
+  results.scenario5 = {
+    description:
+      'processes × concurrent calls against one RTZR emulator with a channel budget (429 A0002 beyond it) and a Google emulator; times from stream creation, wall ms; the sample call speaks from 0.8 s',
+    processes,
+    callsEach,
+    budget,
+    speed,
+    variants: out,
+  };
+}
+
 // ─────────────────────────────── main ───────────────────────────────
 say(`# streaming-stt bench — ${results.date as string}, Node ${process.version}, ${results.cpus as number} × ${results.cpuModel as string}\n`);
 say(`Emulator (separate process): authenticate ${SEEDS_LATENCY.authMs} ms, handshake ${SEEDS_LATENCY.connectMs} ms, EPD ${EPD_MS} ms, recognition ${SEEDS_LATENCY.processingMs} ms after the end point.\n`);
@@ -364,6 +500,7 @@ const scenarios: [string, () => Promise<void>][] = [
   ['1', scenario1],
   ['3', scenario3],
   ['4', scenario4],
+  ['5', scenario5],
   ['2', scenario2],
 ];
 try {
@@ -384,7 +521,7 @@ results.totalSeconds = round(elapsed() / 1000);
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 // only a full run replaces the committed results; quick or partial runs write an ignored file
-const partial = quick || only.size < 4;
+const partial = quick || only.size < 5;
 const file = `${dir}${partial ? 'partial.tmp.json' : 'latest.json'}`;
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 say(`Done in ${results.totalSeconds as number} s; figures written to ${file}`);

@@ -18,8 +18,15 @@ export type {
   FallbackOptions,
   ReconnectOptions,
   AvailabilityEvent,
+  CoordinatorEvent,
   RecognizeOptions,
 } from './recognizer/streaming-recognizer.js';
+export { RedisCoordinator } from './coordination/redis-coordinator.js';
+export type { RedisCoordinatorOptions, RedisClientLike } from './coordination/redis-coordinator.js';
+export { LocalCoordinator } from './coordination/local-coordinator.js';
+export type { LocalCoordinatorOptions } from './coordination/local-coordinator.js';
+export type { Coordinator, CoordinatorSlot, CoordinatorLock, SharedToken, SharedHealth } from './coordination/coordinator.js';
+export type { ConcurrencyOptions } from './coordination/budget.js';
 export { RecognitionStream } from './stream/recognition-stream.js';
 export type { AudioChunk } from './stream/input.js';
 export type {

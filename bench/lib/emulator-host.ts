@@ -10,11 +10,19 @@
  * carries `bench_utterance=N` (the baseline client opens one socket per
  * utterance) starts the script at utterance N. RTZR ignores unknown parameters.
  */
-import { startRtzrEmulator, type RtzrEmulator, type RtzrLatency } from '../../src/testing/index.js';
+import {
+  ScriptCursor,
+  startGoogleEmulator,
+  startRtzrEmulator,
+  type GoogleEmulator,
+  type RtzrEmulator,
+  type RtzrLatency,
+} from '../../src/testing/index.js';
 import { serve } from './ipc.js';
 import { script, SEEDS_LATENCY } from './sample-call.js';
 
 const emulators = new Map<string, RtzrEmulator>();
+const googles = new Map<string, GoogleEmulator>();
 
 serve(async (msg) => {
   switch (msg.type) {
@@ -33,6 +41,32 @@ serve(async (msg) => {
       });
       emulators.set(name, emu);
       return { apiBase: emu.apiBase, websocketUrl: emu.websocketUrl, credentials: emu.credentials };
+    }
+    case 'start-google': {
+      // one script cursor per call: each call tags its language (ko-KR-x-<call>), so concurrent calls
+      // each get their own ground truth
+      const name = String(msg.name);
+      await googles.get(name)?.close();
+      const cursors = new Map<string, ScriptCursor>();
+      const google = await startGoogleEmulator({
+        script,
+        scriptFor: ({ languageCode }) => {
+          let c = cursors.get(languageCode);
+          if (!c) cursors.set(languageCode, (c = new ScriptCursor(script)));
+          return c;
+        },
+        latency: { processingMs: Number(msg.processingMs ?? 0) },
+      });
+      googles.set(name, google);
+      return { endpoint: google.endpoint, apiKey: google.apiKey };
+    }
+    case 'google-counters':
+      return { ...googles.get(String(msg.name))?.counters };
+    case 'stop-google': {
+      const name = String(msg.name);
+      await googles.get(name)?.close();
+      googles.delete(name);
+      return {};
     }
     case 'counters':
       return { ...emulators.get(String(msg.name))?.counters };

@@ -12,6 +12,17 @@ export interface FetchedToken {
   token: string;
   /** Absolute expiry, epoch milliseconds. */
   expiresAtMs: number;
+  /** When it was fetched, epoch ms, if not just now (a token shared by the fleet). */
+  fetchedAtMs?: number;
+}
+
+/**
+ * The refresh margin of a token, ms: `marginMs`, or half the token's lifetime when that is shorter
+ * than twice the margin (so a short-lived token is still reused).
+ */
+export function refreshMarginFor(t: { expiresAtMs: number; fetchedAtMs: number }, marginMs: number): number {
+  const lifetime = t.expiresAtMs - t.fetchedAtMs;
+  return Math.min(marginMs, Math.max(0, lifetime / 2));
 }
 
 /** Result of {@link TokenCache.get}. */
@@ -91,8 +102,7 @@ export class TokenCache {
   }
 
   private marginFor(t: { expiresAtMs: number; fetchedAtMs: number }): number {
-    const lifetime = t.expiresAtMs - t.fetchedAtMs;
-    return Math.min(this.options.refreshMarginMs, Math.max(0, lifetime / 2));
+    return refreshMarginFor(t, this.options.refreshMarginMs);
   }
 
   private refreshInBackground(): void {
@@ -106,7 +116,7 @@ export class TokenCache {
     const p = this.options
       .fetch(this.controller.signal)
       .then((t) => {
-        if (!this.controller.signal.aborted) this.current = { ...t, fetchedAtMs: this.now() };
+        if (!this.controller.signal.aborted) this.current = { ...t, fetchedAtMs: t.fetchedAtMs ?? this.now() };
         return t;
       })
       .finally(() => {

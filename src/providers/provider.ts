@@ -10,6 +10,7 @@
  * @module
  */
 import type { AudioEncoding, AudioFormat } from '../audio/format.js';
+import type { ConcurrencyOptions } from '../coordination/budget.js';
 import type { SttError } from '../errors/index.js';
 import type { Logger } from '../logger.js';
 
@@ -138,6 +139,14 @@ export interface Provider {
    * `maxStreamMs − 60 000`.
    */
   readonly rotateAfterMs?: number;
+  /**
+   * Concurrency budget: at most `maxConcurrent` sessions open at once (fleet-wide when the recognizer
+   * has a `coordinator`). The recognizer takes a lease before each `connect()` and gives it back when
+   * the session ends, fails or is aborted; a stream that finds the budget full falls back with a
+   * `RateLimitError` without calling `connect()`. Built-in providers set it from their `maxConcurrent`
+   * option (RTZR also counts its pre-warmed sockets). See docs/fleet.md.
+   */
+  readonly concurrency?: ConcurrencyOptions;
   /**
    * Open a session. Rejects with an `SttError`: `AuthenticationError`, `RateLimitError`,
    * `ConnectionError`, `TimeoutError`, `ConfigurationError`, or `AbortError` when `request.signal` fires.

@@ -8,6 +8,11 @@
 import { EventEmitter } from 'eventemitter3';
 import type { AudioFormat } from '../audio/format.js';
 import { readWav } from '../audio/wav.js';
+import { ATTACH_COORDINATION, isSelfCoordinating } from '../coordination/attach.js';
+import { ConcurrencyBudget, isBudgetRejection, resolveConcurrency } from '../coordination/budget.js';
+import type { Coordinator } from '../coordination/coordinator.js';
+import { CoordinatorLink } from '../coordination/link.js';
+import { withBudget } from '../coordination/limited-provider.js';
 import { AudioFormatError, ConfigurationError, StateError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Provider } from '../providers/provider.js';
@@ -36,6 +41,22 @@ export interface StreamingRecognizerOptions {
   reconnect?: ReconnectOptions | false;
   /** `{ debug, info, warn, error }`; default silent. */
   logger?: Logger;
+  /**
+   * Fleet coordination (`RedisCoordinator`, or a `LocalCoordinator` shared by recognizers of one
+   * process): every recognizer on the same coordinator shares each provider's concurrency budget
+   * (`maxConcurrent`), the access token and provider health. Default: none (all per process).
+   * See docs/fleet.md.
+   */
+  coordinator?: Coordinator;
+}
+
+/** `coordinator` payload: the coordinator stopped answering (the recognizer carries on alone) or answers again. */
+export interface CoordinatorEvent {
+  available: boolean;
+  /** The coordinator's name (`'redis'`, `'local'`). */
+  coordinator: string;
+  /** Why it is unavailable (the failed or late operation's message). */
+  reason?: string;
 }
 
 /** `availability` payload: a provider left or re-entered rotation for new streams. */
@@ -49,6 +70,7 @@ export interface AvailabilityEvent {
 /** Recognizer events. */
 export interface StreamingRecognizerEvents {
   availability: (event: AvailabilityEvent) => void;
+  coordinator: (event: CoordinatorEvent) => void;
 }
 
 /** Options of {@link StreamingRecognizer.recognize}. */
@@ -80,6 +102,8 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
   private readonly logger: Logger;
   private readonly reliability: ResolvedReliability;
   private readonly health: ProviderHealth;
+  private readonly link: CoordinatorLink;
+  private readonly budgets: ConcurrencyBudget[] = [];
   private readonly open = new Set<RecognitionStream>();
   private readonly aggregate = new MetricsAggregator();
   private streamIds = 0;
@@ -103,14 +127,51 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
     this.language = options.language ?? 'ko-KR';
     this.logger = options.logger ?? silentLogger;
     this.reliability = resolveReliability(options.fallback, options.reconnect);
+    const coordinator = options.coordinator;
+    if (coordinator !== undefined && (typeof coordinator !== 'object' || typeof coordinator.tryAcquireSlot !== 'function')) {
+      throw new ConfigurationError('coordinator must implement the Coordinator interface (RedisCoordinator, LocalCoordinator)');
+    }
+    this.link = new CoordinatorLink(coordinator, {
+      logger: this.logger,
+      onAvailability: (available, error) =>
+        this.emit('coordinator', {
+          available,
+          coordinator: coordinator!.name,
+          ...(error ? { reason: error.message } : {}),
+        }),
+    });
+    const connectors = this.providers.map((p) => this.coordinate(p));
     this.health = new ProviderHealth(
-      this.providers,
+      connectors,
       this.reliability.recoveryCooldownMs,
       this.reliability.attemptTimeoutMs || 10_000,
       this.logger,
       (provider, available, reason) =>
         this.emit('availability', reason ? { provider, available, reason } : { provider, available }),
     );
+    this.health.share(this.link);
+  }
+
+  /**
+   * Whether the coordinator answers now (`undefined` without one). While it does not, the recognizer
+   * carries on alone: per-process budget, token and health.
+   */
+  get coordinatorAvailable(): boolean | undefined {
+    return this.link.shared ? this.link.available : undefined;
+  }
+
+  /** Hand a provider the coordinator, or put the generic budget in front of it. */
+  private coordinate(p: Provider): Provider {
+    if (isSelfCoordinating(p)) {
+      p[ATTACH_COORDINATION](this.link);
+      return p;
+    }
+    const limits = p.concurrency ? resolveConcurrency(p.concurrency, p.id) : undefined;
+    if (!limits) return p;
+    const budget = new ConcurrencyBudget({ ...limits, provider: p.id, resource: `provider:${p.id}`, logger: () => this.logger });
+    budget.attach(this.link);
+    this.budgets.push(budget);
+    return withBudget(p, budget);
   }
 
   /**
@@ -140,7 +201,10 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
       language: this.language,
       logger: this.logger,
       reliability: this.reliability,
-      onProviderFailed: (p, err) => this.health.failed(p, err),
+      // a full budget says nothing about the provider's health: it stays in rotation
+      onProviderFailed: (p, err) => {
+        if (!isBudgetRejection(err)) this.health.failed(p, err);
+      },
       onClosed: (x) => this.open.delete(x),
     });
     this.open.add(s);
@@ -196,6 +260,8 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
     this.health.close();
     for (const s of [...this.open]) s.abort('recognizer closed');
     await Promise.all(this.providers.map((p) => p.close?.()));
+    for (const b of this.budgets) b.close();
+    this.link.close();
     this.removeAllListeners();
   }
 }

@@ -14,6 +14,7 @@
  * last words are transcribed before `end()` resolves.
  * @module
  */
+import { resolveConcurrency, type ResolvedConcurrency } from '../../coordination/budget.js';
 import { ConfigurationError, AbortError } from '../../errors/index.js';
 import { openWebSocket } from '../../transport/open-websocket.js';
 import type { ConnectRequest, Provider, ProviderCapabilities, ProviderSession } from '../provider.js';
@@ -52,6 +53,8 @@ export interface FasterWhisperProviderStats {
  */
 export class FasterWhisperProvider implements Provider {
   readonly id: string;
+  /** The concurrency budget (`maxConcurrent`, `queueTimeoutMs`, `leaseTtlMs`), when `maxConcurrent` is set; enforced by the recognizer. */
+  readonly concurrency: Readonly<ResolvedConcurrency> | undefined;
   readonly capabilities: ProviderCapabilities;
   /** Frame duration, ms (frames stay under `maxMessageBytes`). */
   readonly chunkMs: number;
@@ -70,6 +73,7 @@ export class FasterWhisperProvider implements Provider {
   constructor(options: FasterWhisperProviderOptions = {}) {
     this.options = resolveFasterWhisperOptions(options);
     this.id = this.options.id;
+    this.concurrency = resolveConcurrency(options, this.id);
     this.chunkMs = this.options.chunkMs;
     this.capabilities = Object.freeze({
       streaming: true,

@@ -10,6 +10,7 @@
  * match the server's flags.
  * @module
  */
+import type { ConcurrencyOptions } from '../../coordination/budget.js';
 import { checkBool, checkHeaders, checkInt, checkWsUrl, configError } from '../validate.js';
 import { DEFAULT_WHISPER_HALLUCINATIONS } from './hallucinations.js';
 
@@ -29,7 +30,7 @@ export interface FasterWhisperEndpointing {
 }
 
 /** Options of `new FasterWhisperProvider()`. Every field is optional. */
-export interface FasterWhisperProviderOptions {
+export interface FasterWhisperProviderOptions extends ConcurrencyOptions {
   /** Provider id in events and metrics. Default `'faster-whisper'`. */
   id?: string;
   /** Full WebSocket URL of the server (`ws:` or `wss:`). Default `ws://localhost:8765`. */

@@ -9,6 +9,7 @@
  * https://cloud.google.com/speech-to-text/docs/reference/rpc/google.cloud.speech.v1
  * @module
  */
+import { resolveConcurrency, type ResolvedConcurrency } from '../../coordination/budget.js';
 import { Agent } from 'undici';
 import { TokenCache } from '../../auth/token-cache.js';
 import { AbortError } from '../../errors/index.js';
@@ -37,6 +38,8 @@ import { rejectStreamingOnlyOptions, resolveGoogleStreamingOptions } from './str
  */
 export class GoogleProvider implements Provider {
   readonly id: string;
+  /** The concurrency budget (`maxConcurrent`, `queueTimeoutMs`, `leaseTtlMs`), when `maxConcurrent` is set; enforced by the recognizer. */
+  readonly concurrency: Readonly<ResolvedConcurrency> | undefined;
   readonly capabilities: ProviderCapabilities = Object.freeze({
     streaming: false,
     interimResults: false,
@@ -70,6 +73,7 @@ export class GoogleProvider implements Provider {
     rejectStreamingOnlyOptions(options);
     this.opts = resolveGoogleOptions(options);
     this.id = this.opts.id;
+    this.concurrency = resolveConcurrency(options, this.id);
     const auth = this.opts.auth;
     if (auth.kind === 'serviceAccount') {
       this.tokens = new TokenCache({

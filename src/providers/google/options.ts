@@ -4,6 +4,7 @@
  * https://cloud.google.com/speech-to-text/docs/reference/rest/v1/RecognitionConfig.
  * @module
  */
+import type { ConcurrencyOptions } from '../../coordination/budget.js';
 import { readFileSync } from 'node:fs';
 import { ConfigurationError } from '../../errors/index.js';
 import type { GoogleStreamingOptions } from './streaming/options.js';
@@ -19,7 +20,7 @@ export interface ServiceAccountCredentials {
 }
 
 /** Options of `new GoogleProvider()`. The {@link GoogleStreamingOptions} apply to `mode: 'streaming'` only. */
-export interface GoogleProviderOptions extends GoogleStreamingOptions {
+export interface GoogleProviderOptions extends GoogleStreamingOptions, ConcurrencyOptions {
   /** Provider id in events and metrics. Default `'google'`. */
   id?: string;
   /** API key (sent as the `x-goog-api-key` header). Default: env `GOOGLE_API_KEY`. */

@@ -9,6 +9,7 @@
  * @module
  */
 import { normalizeAudioFormat, type AudioEncoding, type AudioFormat } from '../../audio/format.js';
+import type { ConcurrencyOptions } from '../../coordination/budget.js';
 import { ConfigurationError } from '../../errors/index.js';
 
 /** RTZR streaming models. */
@@ -46,8 +47,13 @@ export interface RtzrPrewarmOptions {
   idleMs?: number;
 }
 
-/** Options of `new RtzrProvider()`. Every field is optional; credentials default from the environment. */
-export interface RtzrProviderOptions {
+/**
+ * Options of `new RtzrProvider()`. Every field is optional; credentials default from the environment.
+ * `maxConcurrent` (your plan's channels: 5 on Free, 20 on Basic), `queueTimeoutMs` and `leaseTtlMs`
+ * set the concurrency budget, which counts pre-warmed sockets (see {@link ConcurrencyOptions} and
+ * docs/fleet.md).
+ */
+export interface RtzrProviderOptions extends ConcurrencyOptions {
   /** Provider id in events and metrics. Default `'rtzr'`. */
   id?: string;
   /** Default: env `RTZR_CLIENT_ID`. */

@@ -12,11 +12,22 @@
  * https://developers.rtzr.ai/docs/en/rate_limit.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { Agent } from 'undici';
 import type WebSocket from 'ws';
 import { negotiateFormat } from '../../audio/converter.js';
 import { bytesPerMs, type AudioEncoding, type AudioFormat } from '../../audio/format.js';
 import { TokenCache } from '../../auth/token-cache.js';
+import { ATTACH_COORDINATION, type SelfCoordinating } from '../../coordination/attach.js';
+import {
+  ConcurrencyBudget,
+  isBudgetRejection,
+  resolveConcurrency,
+  type Lease,
+  type ResolvedConcurrency,
+} from '../../coordination/budget.js';
+import type { CoordinatorLink } from '../../coordination/link.js';
+import { SharedTokenSource } from '../../coordination/shared-token.js';
 import { channels, diagnosticError } from '../../diagnostics.js';
 import { AbortError, type SttError, isSttError } from '../../errors/index.js';
 import { silentLogger, type Logger } from '../../logger.js';
@@ -51,6 +62,18 @@ export interface RtzrProviderStats {
   prewarmLost: number;
   /** Pre-warm handshakes or token requests that failed. */
   prewarmFailures: number;
+  /** Pre-warm openings put off because the budget had no slot to spare (pools shrink near the budget). */
+  prewarmDeferred: number;
+  /** Idle pre-warmed sockets closed to give their slots to calls (the fleet was near its budget). */
+  prewarmShed: number;
+  /** Streams turned away because the concurrency budget (`maxConcurrent`) was full: no request was sent. */
+  budgetRejected: number;
+  /** Streams that found the budget full and waited (up to `queueTimeoutMs`) for a slot. */
+  budgetWaits: number;
+  /** Leases found expired while their socket was open (the coordinator was unreachable for longer than `leaseTtlMs`). */
+  leasesLost: number;
+  /** Tokens taken from the fleet (the coordinator) instead of an authenticate request. */
+  fleetTokens: number;
 }
 
 interface Opened {
@@ -72,10 +95,12 @@ interface Opened {
  * @throws {@link ConfigurationError} (`INVALID_CONFIG`) from the constructor when credentials are missing
  * (naming `RTZR_CLIENT_ID` / `RTZR_CLIENT_SECRET`) or an option is invalid.
  */
-export class RtzrProvider implements Provider {
+export class RtzrProvider implements Provider, SelfCoordinating {
   readonly id: string;
   readonly capabilities: ProviderCapabilities;
   readonly chunkMs: number;
+  /** The concurrency budget (`maxConcurrent`, `queueTimeoutMs`, `leaseTtlMs`), when `maxConcurrent` is set. */
+  readonly concurrency: Readonly<ResolvedConcurrency> | undefined;
   /** Network counters. */
   readonly stats: RtzrProviderStats = {
     tokenFetches: 0,
@@ -86,10 +111,22 @@ export class RtzrProvider implements Provider {
     prewarmRecycled: 0,
     prewarmLost: 0,
     prewarmFailures: 0,
+    prewarmDeferred: 0,
+    prewarmShed: 0,
+    budgetRejected: 0,
+    budgetWaits: 0,
+    leasesLost: 0,
+    fleetTokens: 0,
   };
   private readonly options: ResolvedRtzrOptions;
   private readonly dispatcher: Agent;
   private readonly tokens: TokenCache;
+  private readonly sharedToken: SharedTokenSource;
+  private readonly budget: ConcurrencyBudget | undefined;
+  /** Slots a pre-warm opening must leave free for calls (the pools' total size). */
+  private readonly prewarmReserve: number;
+  private pressureTimer: NodeJS.Timeout | undefined;
+  private syncIntervalMs = 1000;
   /** Pre-warm pools by wire URL (the query string fixes format and decoder options). */
   private readonly pools = new Map<string, SocketPool>();
   /** For background work (token refresh, pools): the logger of `warmup()` or of the first stream. */
@@ -113,9 +150,31 @@ export class RtzrProvider implements Provider {
     });
     this.dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 4 });
     const opts = this.options;
+    // fleet resources are keyed by a hash of the REST base and client id (never the secret): providers
+    // with the same credentials share one token and one budget, whatever their ids
+    const account = createHash('sha256').update(`${opts.apiBase}\n${opts.clientId}`).digest('hex').slice(0, 16);
+    this.concurrency = resolveConcurrency(options, this.id);
+    this.budget = this.concurrency
+      ? new ConcurrencyBudget({
+          ...this.concurrency,
+          provider: this.id,
+          resource: `rtzr:${account}`,
+          logger: () => this.log(),
+          counters: this.stats,
+        })
+      : undefined;
+    this.sharedToken = new SharedTokenSource({
+      provider: this.id,
+      resource: `rtzr:${account}`,
+      refreshMarginMs: opts.tokenRefreshMarginMs,
+      waitMs: opts.authTimeoutMs,
+      lockTtlMs: opts.authTimeoutMs + 5000,
+      logger: () => this.log(),
+      counters: this.stats,
+    });
     this.tokens = new TokenCache({
       refreshMarginMs: opts.tokenRefreshMarginMs,
-      fetch: (signal) => this.fetchToken(signal),
+      fetch: (signal) => this.sharedToken.obtain(signal, (s) => this.fetchToken(s)),
       onBackgroundError: (err) =>
         this.log().warn('rtzr: background token refresh failed; the current token stays in use', {
           provider: this.id,
@@ -130,6 +189,16 @@ export class RtzrProvider implements Provider {
       const idleMs = Math.min(spec.idleMs, existing ? existing.idleMs : Infinity);
       this.pools.set(url, this.newPool(url, wire, count, idleMs));
     }
+    let pooled = 0;
+    for (const p of this.pools.values()) pooled += p.count;
+    this.prewarmReserve = Math.max(1, pooled);
+  }
+
+  /** @internal The recognizer's coordinator: budget and token become fleet-wide. */
+  [ATTACH_COORDINATION](link: CoordinatorLink): void {
+    this.budget?.attach(link);
+    this.sharedToken.attach(link);
+    if (link.coordinator) this.syncIntervalMs = link.coordinator.syncIntervalMs;
   }
 
   /** Open pre-warmed sockets now ready to serve a stream (all pools). */
@@ -148,6 +217,7 @@ export class RtzrProvider implements Provider {
     if (this.closed) throw new AbortError('provider is closed', { provider: this.id });
     if (options.logger) this.logger ??= options.logger;
     await this.tokens.get();
+    this.watchPressure();
     await Promise.all([...this.pools.values()].map((p) => p.fill()));
   }
 
@@ -157,6 +227,7 @@ export class RtzrProvider implements Provider {
     this.logger ??= request.logger;
     const url = buildStreamingUrl(this.options, request.format, request.language);
     const pool = this.pools.get(url);
+    this.watchPressure();
     if (pool) {
       if (request.signal.aborted) throw new AbortError('stream aborted before connecting', { provider: this.id });
       const ws = pool.take();
@@ -189,7 +260,10 @@ export class RtzrProvider implements Provider {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.pressureTimer) clearInterval(this.pressureTimer);
+    this.pressureTimer = undefined;
     for (const p of this.pools.values()) p.close();
+    this.budget?.close();
     this.tokens.close();
     await this.dispatcher.close();
   }
@@ -207,7 +281,59 @@ export class RtzrProvider implements Provider {
       counters: this.stats,
       logger: () => this.log(),
       open: async (signal) => (await this.open(url, wire, signal, this.log(), true)).ws,
+      isDeferral: isBudgetRejection,
+      deferMs: this.syncIntervalMs,
     });
+  }
+
+  /**
+   * While pools hold idle sockets under a budget: every `syncIntervalMs`, when fewer slots than the
+   * pools' size are free (fleet-wide with a coordinator), close idle sockets until that many are free,
+   * so idle sockets never keep live calls from connecting.
+   */
+  private watchPressure(): void {
+    if (!this.budget || this.pools.size === 0 || this.pressureTimer || this.closed) return;
+    let busy = false;
+    this.pressureTimer = setInterval(() => {
+      if (busy || this.idleSockets === 0) return;
+      busy = true;
+      void this.relievePressure().finally(() => (busy = false));
+    }, this.syncIntervalMs);
+    this.pressureTimer.unref();
+  }
+
+  private async relievePressure(): Promise<void> {
+    const free = await this.budget!.free();
+    const short = this.prewarmReserve - free;
+    if (short <= 0 || this.closed) return;
+    const shed = this.shedIdle(short);
+    if (shed > 0) {
+      this.log().debug('rtzr: the budget is nearly full; closing idle pre-warmed sockets', { provider: this.id, free, shed });
+    }
+  }
+
+  /** Close up to `n` pooled sockets: idle ones first, then (`openingToo`) openings in flight. */
+  private shedIdle(n: number, openingToo = false): number {
+    let shed = 0;
+    for (const p of this.pools.values()) if (shed < n) shed += p.shed(n - shed);
+    if (openingToo) for (const p of this.pools.values()) if (shed < n) shed += p.shed(n - shed, true);
+    return shed;
+  }
+
+  /**
+   * A slot for a stream. When the budget is full and a pool of this process holds a slot (an idle
+   * socket of another format, or a replacement still opening), that socket gives way: the stream
+   * waits (at most 1 s) for its slot.
+   */
+  private async leaseForStream(signal: AbortSignal): Promise<Lease> {
+    const budget = this.budget!;
+    try {
+      return await budget.acquire(signal);
+    } catch (err) {
+      if (!isBudgetRejection(err) || this.shedIdle(1, true) === 0) throw err;
+      this.stats.budgetRejected--; // not turned away yet: the retry counts it if it is
+      return budget.acquire(signal, { waitMs: 1000 });
+    }
   }
 
   private session(ws: WebSocket, costs: SessionCosts, request: ConnectRequest): ProviderSession {
@@ -235,6 +361,27 @@ export class RtzrProvider implements Provider {
     logger: Logger,
     forPool: boolean,
   ): Promise<Opened> {
+    if (!this.budget) return this.authorizeAndOpen(url, format, signal, logger, forPool);
+    const slot = forPool ? await this.budget.acquire(signal, { reserve: this.prewarmReserve }) : await this.leaseForStream(signal);
+    try {
+      const opened = await this.authorizeAndOpen(url, format, signal, logger, forPool);
+      // the slot is held while the socket is open, whoever uses it (a pooled socket moves to a stream with it)
+      if (opened.ws.readyState === opened.ws.CLOSED) slot.release();
+      else opened.ws.once('close', () => slot.release());
+      return opened;
+    } catch (err) {
+      slot.release();
+      throw err;
+    }
+  }
+
+  private async authorizeAndOpen(
+    url: string,
+    format: Required<AudioFormat>,
+    signal: AbortSignal,
+    logger: Logger,
+    forPool: boolean,
+  ): Promise<Opened> {
     const tokenStart = performance.now();
     let lease = await this.tokens.get();
     let tokenCached = lease.cached;
@@ -248,6 +395,7 @@ export class RtzrProvider implements Provider {
       this.stats.authRetries++;
       logger.info('rtzr: handshake rejected with 401; refreshing the token and retrying once', { provider: this.id });
       this.tokens.invalidate(lease.token);
+      this.sharedToken.rejected(lease.token);
       lease = await this.tokens.get();
       tokenCached = false;
       connectStart = performance.now();

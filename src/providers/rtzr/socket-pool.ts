@@ -35,6 +35,10 @@ export interface SocketPoolCounters {
   prewarmLost: number;
   /** Pool handshakes (or token requests) that failed. */
   prewarmFailures: number;
+  /** Pool openings put off because the concurrency budget had no slot to spare (see `isDeferral`). */
+  prewarmDeferred?: number;
+  /** Idle sockets closed by {@link SocketPool.shed} to give their slots to calls. */
+  prewarmShed?: number;
 }
 
 /** @internal */
@@ -51,6 +55,13 @@ export interface SocketPoolInit {
   /** The logger to use now. */
   logger(): Logger;
   counters: SocketPoolCounters;
+  /**
+   * Whether a failed `open` only means "not now" (no slot to spare in the concurrency budget): the
+   * pool then tries again after `deferMs` without counting a failure or ever giving up.
+   */
+  isDeferral?(err: unknown): boolean;
+  /** Delay before trying again after a deferral, ms. Default 1000. */
+  deferMs?: number;
 }
 
 interface IdleSocket {
@@ -66,6 +77,8 @@ export class SocketPool {
   /** Recycled sockets whose close handshake is under way. */
   private readonly closing = new Set<WebSocket>();
   private opening = 0;
+  /** One controller per opening in flight, so {@link SocketPool.shed} can give up one. */
+  private readonly openings = new Set<AbortController>();
   private round = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
@@ -127,6 +140,39 @@ export class SocketPool {
     return undefined;
   }
 
+  /**
+   * Close up to `n` idle sockets (oldest first), then, with `openingToo`, abort openings in flight, to
+   * free their slots for calls. Replacements are deferred until the concurrency budget has room.
+   * @returns how many were closed or aborted (each one's slot is released when its socket has closed).
+   */
+  shed(n: number, openingToo = false): number {
+    const out: WebSocket[] = [];
+    while (out.length < n && this.idle.length > 0) {
+      const entry = this.idle.shift()!;
+      this.detach(entry);
+      const ws = entry.ws;
+      this.closing.add(ws);
+      ws.once('close', () => {
+        this.closing.delete(ws);
+        this.replenish();
+      });
+      ws.terminate();
+      out.push(ws);
+    }
+    let aborted = 0;
+    if (openingToo) {
+      for (const ac of this.openings) {
+        if (out.length + aborted >= n) break;
+        if (ac.signal.aborted) continue;
+        ac.abort();
+        aborted++;
+      }
+    }
+    const total = out.length + aborted;
+    if (this.init.counters.prewarmShed !== undefined) this.init.counters.prewarmShed += total;
+    return total;
+  }
+
   /** Terminate every socket, abort handshakes, clear timers. Idempotent. */
   close(): void {
     if (this.closed) return;
@@ -151,18 +197,27 @@ export class SocketPool {
 
   private openOne(): void {
     this.opening++;
-    this.init.open(this.controller.signal).then(
+    const own = new AbortController();
+    this.openings.add(own);
+    this.init.open(AbortSignal.any([this.controller.signal, own.signal])).then(
       (ws) => {
         this.opening--;
-        if (this.closed) {
+        this.openings.delete(own);
+        if (this.closed || own.signal.aborted) {
           ws.terminate();
+          if (!this.closed) this.defer();
           return;
         }
         this.addIdle(ws);
       },
       (err: unknown) => {
         this.opening--;
+        this.openings.delete(own);
         if (this.closed) return;
+        if (own.signal.aborted || this.init.isDeferral?.(err)) {
+          this.defer();
+          return;
+        }
         this.init.counters.prewarmFailures++;
         this.init.logger().debug('rtzr: pre-warm handshake failed', {
           provider: this.init.provider,
@@ -240,6 +295,17 @@ export class SocketPool {
         provider: this.init.provider,
       }),
     );
+  }
+
+  /** No slot to spare now: try again later, without counting a failure or giving up. */
+  private defer(): void {
+    if (this.init.counters.prewarmDeferred !== undefined) this.init.counters.prewarmDeferred++;
+    this.settleWaiters();
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.replenish();
+    }, this.init.deferMs ?? 1000);
   }
 
   /** A socket proved healthy: reset the backoff. */

@@ -6,13 +6,14 @@
  * `DISCONNECT`, `END_OF_AUDIO`, `--api_key`), https://github.com/collabora/WhisperLive.
  * @module
  */
+import type { ConcurrencyOptions } from '../../coordination/budget.js';
 import { checkBool, checkHeaders, checkInt, checkWsUrl, configError } from '../validate.js';
 
 /** Bytes of one millisecond of float32 16 kHz mono audio. */
 const FLOAT32_16K_BYTES_PER_MS = 64;
 
 /** Options of `new WhisperLiveProvider()`. Every field is optional. */
-export interface WhisperLiveProviderOptions {
+export interface WhisperLiveProviderOptions extends ConcurrencyOptions {
   /** Provider id in events and metrics. Default `'whisperlive'`. */
   id?: string;
   /** Full WebSocket URL of the server (`ws:`/`wss:`). Default `ws://localhost:9090` (`run_server.py --port`). */

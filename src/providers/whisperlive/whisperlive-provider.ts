@@ -9,6 +9,7 @@
  * trailing in-progress one a partial.
  * @module
  */
+import { resolveConcurrency, type ResolvedConcurrency } from '../../coordination/budget.js';
 import { randomUUID } from 'node:crypto';
 import { AbortError, ConfigurationError } from '../../errors/index.js';
 import { openWebSocket } from '../../transport/open-websocket.js';
@@ -41,6 +42,8 @@ export interface WhisperLiveProviderStats {
  */
 export class WhisperLiveProvider implements Provider {
   readonly id: string;
+  /** The concurrency budget (`maxConcurrent`, `queueTimeoutMs`, `leaseTtlMs`), when `maxConcurrent` is set; enforced by the recognizer. */
+  readonly concurrency: Readonly<ResolvedConcurrency> | undefined;
   readonly capabilities: ProviderCapabilities;
   readonly chunkMs: number;
   /** Counters over all sessions. */
@@ -51,6 +54,7 @@ export class WhisperLiveProvider implements Provider {
   constructor(options: WhisperLiveProviderOptions = {}) {
     this.options = resolveWhisperLiveOptions(options);
     this.id = this.options.id;
+    this.concurrency = resolveConcurrency(options, this.id);
     this.chunkMs = this.options.chunkMs;
     this.capabilities = Object.freeze({
       streaming: true,

@@ -81,8 +81,17 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): 
   const timers = new Set<NodeJS.Timeout>();
   const hung = new Set<ServerResponse>();
   let tokenUri = '';
-  /** Script lines handed to requests whose replies are not sent yet. */
-  let reserved = 0;
+  /** Script lines handed to requests whose replies are not sent yet, per cursor. */
+  const reserved = new Map<ScriptCursor, number>();
+  const cursorsOf = new WeakMap<readonly string[], ScriptCursor>();
+  const cursorFor = (req: IncomingMessage, languageCode: string): ScriptCursor => {
+    const chosen = options.scriptFor?.({ languageCode, headers: req.headers });
+    if (chosen === undefined) return cursor;
+    if (chosen instanceof ScriptCursor) return chosen;
+    let c = cursorsOf.get(chosen);
+    if (!c) cursorsOf.set(chosen, (c = new ScriptCursor(chosen)));
+    return c;
+  };
 
   const later = (ms: number, fn: () => void): void => {
     if (ms <= 0) return fn();
@@ -188,14 +197,17 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): 
       counters.audioBytes += parsed.audio.byteLength;
       requests.push(parsed.config);
       if (requests.length > 100) requests.shift();
-      const { body, lines } = recognize(parsed, cursor, reserved);
-      reserved += lines;
+      const script = cursorFor(req, parsed.languageCode);
+      const { body, lines } = recognize(parsed, script, reserved.get(script) ?? 0);
+      reserved.set(script, (reserved.get(script) ?? 0) + lines);
       later(latency.processingMs, () => {
-        reserved -= lines;
+        const left = (reserved.get(script) ?? lines) - lines;
+        if (left > 0) reserved.set(script, left);
+        else reserved.delete(script);
         if (res.destroyed) return;
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
-        for (let i = 0; i < lines; i++) cursor.commit();
+        for (let i = 0; i < lines; i++) script.commit();
         if (lines > 0) counters.recognized++;
       });
     })();

@@ -9,4 +9,5 @@ export type {
   GoogleEmulatorOptions,
   GoogleFaults,
   GoogleFaultStatus,
+  GoogleScriptInfo,
 } from './types.js';

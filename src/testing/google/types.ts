@@ -2,6 +2,7 @@
  * Public types of the Google Speech-to-Text (REST v1 `speech:recognize`) emulator.
  * @module
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { ScriptCursor } from '../script-cursor.js';
 
 /** Options of {@link startGoogleEmulator}. */
@@ -11,6 +12,12 @@ export interface GoogleEmulatorOptions {
    * emulator). Pass the same {@link ScriptCursor} as the RTZR emulator's to continue a call after a fallback.
    */
   script?: readonly string[] | ScriptCursor;
+  /**
+   * Per-request script override, chosen from the request's `config.languageCode` (a BCP-47 private-use
+   * subtag such as `ko-KR-x-call7` tells concurrent calls apart) or its headers; return `undefined` to use
+   * {@link script}. A returned array gets one cursor of its own (kept for that array object).
+   */
+  scriptFor?: (info: GoogleScriptInfo) => readonly string[] | ScriptCursor | undefined;
   /** Accepted API key (`x-goog-api-key` header or `?key=`). Default `'emulator-api-key'`. */
   apiKey?: string;
   /** Lifetime of issued OAuth2 tokens, seconds. Default 3600. */
@@ -19,6 +26,13 @@ export interface GoogleEmulatorOptions {
   latency?: { processingMs?: number; authMs?: number };
   /** Interface to bind. Default 127.0.0.1. */
   host?: string;
+}
+
+/** What {@link GoogleEmulatorOptions.scriptFor} gets to choose a per-request script. */
+export interface GoogleScriptInfo {
+  /** `config.languageCode` of the request, as sent. */
+  languageCode: string;
+  headers: IncomingHttpHeaders;
 }
 
 /** Live counters. */

@@ -57,6 +57,8 @@ function newCounters(): RtzrEmulatorCounters {
     connections: 0,
     openConnections: 0,
     rejectedConnections: 0,
+    rateLimitedConnections: 0,
+    peakOpenConnections: 0,
     audioBytes: 0,
     framesReceived: 0,
     messagesSent: 0,
@@ -171,21 +173,27 @@ class RtzrEmulatorServer implements RtzrEmulator {
     if (url.pathname !== STREAMING_PATH) return reject(404);
     const fault = this.faults.takeUpgradeFault();
     if (fault?.kind === 'refuse') return { kind: 'refuse' };
-    if (fault?.kind === 'reject') return reject(fault.status);
+    if (fault?.kind === 'reject') return this.rejectWith(fault.status);
     const token = bearerToken(req.headers.authorization);
     if (token === undefined) return reject(401, 'missing Authorization: Bearer token');
     if (!this.tokens.isValid(token)) return reject(401, 'invalid or expired token');
     const params = parseStreamingParams(url.searchParams);
     if (!params.ok) return reject(400, params.msg);
-    if (this.counters.openConnections + this.host.pendingUpgrades >= (this.options.maxConcurrent ?? 20)) return reject(429);
+    if (this.counters.openConnections + this.host.pendingUpgrades >= (this.options.maxConcurrent ?? 20)) return this.rejectWith(429);
     const accepted: Accepted = { query: url.searchParams, config: params.config };
     return { kind: 'accept', context: accepted };
+  }
+
+  private rejectWith(status: number): UpgradeDecision {
+    if (status === 429) this.counters.rateLimitedConnections++;
+    return reject(status);
   }
 
   private onConnection(ws: WebSocket, req: IncomingMessage, { query, config }: Accepted): void {
     const id = ++this.connectionIds;
     this.counters.connections++;
     this.counters.openConnections++;
+    this.counters.peakOpenConnections = Math.max(this.counters.peakOpenConnections, this.counters.openConnections);
     const log: RtzrConnectionLogEntry = { id, query: Object.fromEntries(query), openedAt: Date.now(), audioMs: 0 };
     this.connectionsLog.push(log);
     if (this.connectionsLog.length > LOG_LIMIT) this.connectionsLog.splice(0, this.connectionsLog.length - LOG_LIMIT);

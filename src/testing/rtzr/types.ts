@@ -71,6 +71,10 @@ export interface RtzrEmulatorCounters {
   openConnections: number;
   /** Upgrade requests rejected with an HTTP error or refused (socket destroyed). */
   rejectedConnections: number;
+  /** Upgrade requests rejected with HTTP 429 `A0002` (over `maxConcurrent`, or injected). */
+  rateLimitedConnections: number;
+  /** Most WebSocket connections ever open at once (what RTZR's per-organisation channel cap counts). */
+  peakOpenConnections: number;
   /** Audio bytes received, all connections. */
   audioBytes: number;
   /** Binary (audio) frames received, all connections. */
