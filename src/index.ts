@@ -33,6 +33,8 @@ export type {
   RecognitionStreamEvents,
   ReconnectEvent,
   FallbackEvent,
+  StreamWarning,
+  StreamWarningCode,
 } from './stream/types.js';
 export type {
   Provider,

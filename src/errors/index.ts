@@ -140,7 +140,10 @@ export class ConfigurationError extends SttError {
   }
 }
 
-/** A call that the object's state does not allow (write after `end()`, full queue). Code `INVALID_STATE`. */
+/**
+ * A call that the object's state does not allow (`recognizer.stream()` after `close()`). Code
+ * `INVALID_STATE`. `stream.write()` never throws it: it returns false after the stream ended.
+ */
 export class StateError extends SttError {
   constructor(message: string, options: SttErrorOptions = {}) {
     super('INVALID_STATE', message, options, false);

@@ -9,12 +9,13 @@ import { EventEmitter } from 'eventemitter3';
 import type { AudioFormat } from '../audio/format.js';
 import { readWav } from '../audio/wav.js';
 import { AudioFormatError, ConfigurationError, StateError } from '../errors/index.js';
-import { silentLogger, type Logger } from '../logger.js';
+import { resolveLogger, type Logger } from '../logger.js';
 import type { Provider } from '../providers/provider.js';
 import { RecognitionStream } from '../stream/recognition-stream.js';
 import type { StreamOptions, StreamSummary } from '../stream/types.js';
 import { MetricsAggregator, type RecognizerMetrics } from './metrics-aggregator.js';
 import { observeStream } from './stream-observer.js';
+import { checkDurationMs } from '../stream/options.js';
 
 import { resolveReliability, type FallbackOptions, type ReconnectOptions, type ResolvedReliability } from '../stream/reliability.js';
 import { ProviderHealth } from './health.js';
@@ -34,7 +35,10 @@ export interface StreamingRecognizerOptions {
   fallback?: FallbackOptions | false;
   /** Reconnecting to the same provider after a dropped or refused connection, or `false` to disable. */
   reconnect?: ReconnectOptions | false;
-  /** `{ debug, info, warn, error }`; default silent. */
+  /**
+   * `{ debug, info, warn, error }` (`console`, pino, winston…); default silent. A logger without
+   * the four functions is a `ConfigurationError`; a logger that throws is ignored, never breaks a stream.
+   */
   logger?: Logger;
 }
 
@@ -55,7 +59,7 @@ export interface StreamingRecognizerEvents {
 export interface RecognizeOptions extends Omit<StreamOptions, 'audio'> {
   /** Format of raw audio; not needed for WAV bytes (read from the header). */
   audio?: AudioFormat;
-  /** Bytes written per `write()`, ms of audio. Default 100. */
+  /** Bytes written per `write()`, ms of audio (1 to 60000). Default 100. */
   chunkMs?: number;
 }
 
@@ -101,7 +105,7 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
     }
     this.providers = Object.freeze(providers.slice());
     this.language = options.language ?? 'ko-KR';
-    this.logger = options.logger ?? silentLogger;
+    this.logger = resolveLogger(options.logger);
     this.reliability = resolveReliability(options.fallback, options.reconnect);
     this.health = new ProviderHealth(
       this.providers,
@@ -175,6 +179,7 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
       throw new AudioFormatError('recognize(): input is not a WAV file; pass options.audio to describe raw audio');
     }
     const { chunkMs = 100, ...streamOptions } = options;
+    checkDurationMs('chunkMs', chunkMs, 1, 60_000);
     const stream = this.stream({ ...streamOptions, audio });
     const sampleBytes = audio!.encoding === 'linear16' ? 2 : audio!.encoding === 'float32' ? 4 : 1;
     const step = Math.max(1, Math.round((audio!.sampleRate * chunkMs) / 1000)) * sampleBytes;
