@@ -21,6 +21,7 @@ export type {
   RecognizeOptions,
 } from './recognizer/streaming-recognizer.js';
 export { RecognitionStream } from './stream/recognition-stream.js';
+export type { StreamInit } from './stream/recognition-stream.js';
 export type { AudioChunk } from './stream/input.js';
 export type {
   Transcript,

@@ -20,7 +20,7 @@ import {
   type StreamWarning,
 } from '../src/index.js';
 import { startRtzrEmulator, type RtzrEmulator } from '../src/testing/index.js';
-import { frames, linear16k, mulaw8k, playCall, script } from './helpers/sample-call.js';
+import { frames, linear16k, mulaw8k, playCall, script, writeCall } from './helpers/sample-call.js';
 
 const MULAW = { encoding: 'mulaw', sampleRate: 8000 } as const;
 const L16 = { encoding: 'linear16', sampleRate: 16000 } as const;
@@ -515,5 +515,30 @@ describe('pipeFrom(), await using', () => {
     const s = recognizer.stream({ audio: MULAW });
     await expect(s.pipeFrom(broken())).rejects.toThrow('disk gone');
     expect((await s.end()).error?.message).toBe('disk gone');
+  });
+
+  it('await using: the stream is aborted and the recognizer closed at the end of the scope', async () => {
+    const p = provider();
+    let streamRef: ReturnType<StreamingRecognizer['stream']> | undefined;
+    let summary: StreamSummary | undefined;
+    {
+      await using r = new StreamingRecognizer({ providers: [p] });
+      {
+        await using s = r.stream({ audio: MULAW });
+        streamRef = s;
+        s.on('close', (x) => (summary = x));
+        s.write(frame());
+      }
+      expect(streamRef.state).toBe('closed');
+      expect(summary?.error).toMatchObject({ code: 'ABORTED' });
+      {
+        await using ended = r.stream({ audio: MULAW });
+        await writeCall(ended);
+        const done = await ended.end(); // ended before the scope closes: disposal leaves it as it is
+        expect(done.transcripts).toHaveLength(script.length);
+      }
+    }
+    expect(() => streamRef!.write(frame())).not.toThrow();
+    await expect(p.connect({} as never)).rejects.toMatchObject({ code: 'ABORTED' }); // the recognizer closed its providers
   });
 });

@@ -203,4 +203,10 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
     await Promise.all(this.providers.map((p) => p.close?.()));
     this.removeAllListeners();
   }
+
+  /** `await using recognizer = new StreamingRecognizer(…)`: {@link close} at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
 }

@@ -328,6 +328,15 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     return this.end();
   }
 
+  /**
+   * `await using stream = recognizer.stream(…)`: like Node's streams, disposing a stream that is
+   * still running aborts it (no more events but `close`); call `end()` first to get the last
+   * finals. Resolves once the stream is closed. A closed stream is left as it is.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.summary) this.abort(new AbortError('stream disposed before it ended'));
+  }
+
   /** Yields events until `close` (inclusive); throws the `SttError` if the stream fails. */
   [Symbol.asyncIterator](): AsyncIterableIterator<RecognitionEvent> {
     return iterateEvents(this, () => this.summary);
