@@ -6,7 +6,7 @@
  * Source: https://cloud.google.com/speech-to-text/docs/reference/rest/v1/speech/recognize
  * @module
  */
-import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
 import { TokenCache } from '../../auth/token-cache.js';
 import { AbortError } from '../../errors/index.js';
 import type { ConnectRequest, Provider, ProviderCapabilities, ProviderSession } from '../provider.js';
@@ -14,6 +14,7 @@ import { fetchGoogleToken } from './auth.js';
 import { resolveGoogleOptions, type GoogleProviderOptions, type ResolvedGoogleOptions } from './options.js';
 import { recognizeOnce } from './recognize.js';
 import { GoogleUtteranceSession } from './session.js';
+import { createHttpDispatcher } from '../../transport/http.js';
 
 /**
  * Google Speech-to-Text provider (utterance mode).
@@ -40,7 +41,7 @@ export class GoogleProvider implements Provider {
   });
   readonly chunkMs = 100;
   private readonly opts: ResolvedGoogleOptions;
-  private readonly dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 8 });
+  private readonly dispatcher: Dispatcher = createHttpDispatcher(8); // keep-alive, HTTPS_PROXY / NO_PROXY
   private readonly tokens: TokenCache | undefined;
   private closed = false;
 

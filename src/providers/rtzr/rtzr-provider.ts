@@ -12,7 +12,7 @@
  * https://developers.rtzr.ai/docs/en/rate_limit.
  * @module
  */
-import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
 import type WebSocket from 'ws';
 import { negotiateFormat } from '../../audio/converter.js';
 import { bytesPerMs, type AudioEncoding, type AudioFormat } from '../../audio/format.js';
@@ -32,6 +32,7 @@ import { fetchRtzrToken } from './auth.js';
 import { buildStreamingUrl, resolveRtzrOptions, type ResolvedRtzrOptions, type RtzrProviderOptions } from './options.js';
 import { RtzrSession, openRtzrSocket } from './session.js';
 import { SocketPool } from './socket-pool.js';
+import { createHttpDispatcher } from '../../transport/http.js';
 
 /** Counters of what the provider did on the network (for dashboards and tests). */
 export interface RtzrProviderStats {
@@ -88,7 +89,7 @@ export class RtzrProvider implements Provider {
     prewarmFailures: 0,
   };
   private readonly options: ResolvedRtzrOptions;
-  private readonly dispatcher: Agent;
+  private readonly dispatcher: Dispatcher;
   private readonly tokens: TokenCache;
   /** Pre-warm pools by wire URL (the query string fixes format and decoder options). */
   private readonly pools = new Map<string, SocketPool>();
@@ -111,7 +112,7 @@ export class RtzrProvider implements Provider {
       sampleRates: { min: 8000, max: 48000 },
       preferredSampleRate: 16000,
     });
-    this.dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 4 });
+    this.dispatcher = createHttpDispatcher(4); // keep-alive, HTTPS_PROXY / NO_PROXY
     const opts = this.options;
     this.tokens = new TokenCache({
       refreshMarginMs: opts.tokenRefreshMarginMs,
