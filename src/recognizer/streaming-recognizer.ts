@@ -6,6 +6,7 @@
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import type { AudioFormat } from '../audio/format.js';
 import { readWav } from '../audio/wav.js';
 import { AudioFormatError, ConfigurationError, StateError } from '../errors/index.js';
@@ -15,6 +16,7 @@ import { RecognitionStream } from '../stream/recognition-stream.js';
 import type { StreamOptions, StreamSummary } from '../stream/types.js';
 import { MetricsAggregator, type RecognizerMetrics } from './metrics-aggregator.js';
 import { observeStream } from './stream-observer.js';
+import { inspectView } from '../inspection.js';
 import { checkDurationMs } from '../stream/options.js';
 
 import { resolveReliability, type FallbackOptions, type ReconnectOptions, type ResolvedReliability } from '../stream/reliability.js';
@@ -209,4 +211,21 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
     await this.close();
   }
 
+  /** What `util.inspect()` / `console.log()` show: providers (redacted by their own view), counts; never credentials. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectFn: typeof inspect): string {
+    // A provider is shown through its own view; one without a view (a custom provider) by its id only.
+    const providers = this.providers.map((p) => (inspect.custom in p ? p : { id: p.id }));
+    return inspectView('StreamingRecognizer', { ...this.toJSON(), providers }, depth, options, inspectFn);
+  }
+
+  /** What `JSON.stringify()` (and loggers that serialise objects) show; never credentials. */
+  toJSON(): Record<string, unknown> {
+    return {
+      providers: this.providers.map((p) => ('toJSON' in p && typeof p.toJSON === 'function' ? p : { id: p.id })),
+      language: this.language,
+      openStreams: this.open.size,
+      available: Object.fromEntries(this.providers.map((p) => [p.id, this.health.isAvailable(p.id)])),
+      closed: this.closed,
+    };
+  }
 }

@@ -23,6 +23,7 @@
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import pRetry from 'p-retry';
 import { bytesPerMs, bytesPerSample, normalizeAudioFormat, type AudioFormat } from '../audio/format.js';
 import {
@@ -56,6 +57,7 @@ import type {
   UtteranceMetrics,
 } from './types.js';
 import { WriteClock } from './write-clock.js';
+import { inspectView } from '../inspection.js';
 
 /**
  * Everything a stream needs from its recognizer: the argument of the `RecognitionStream`
@@ -335,6 +337,27 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
    */
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.summary) this.abort(new AbortError('stream disposed before it ended'));
+  }
+
+  /** What `util.inspect()` / `console.log()` show: the stream's state and counters, never credentials. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectFn: typeof inspect): string {
+    return inspectView('RecognitionStream', this.toJSON(), depth, options, inspectFn);
+  }
+
+  /** What `JSON.stringify()` (and loggers that serialise objects) show: state and counters only. */
+  toJSON(): Record<string, unknown> {
+    return {
+      state: this._state,
+      provider: this.link?.provider.id,
+      providers: this.providersUsed.slice(),
+      audio: { ...this.inputFormat },
+      audioMs: Math.round(this.audioMs),
+      droppedMs: this.droppedMs,
+      replayBufferedMs: Math.round(this.replayBufferedMs),
+      finals: this.finals.length,
+      reconnects: this.reconnects,
+      fallbacks: this.fallbacks,
+    };
   }
 
   /** Yields events until `close` (inclusive); throws the `SttError` if the stream fails. */

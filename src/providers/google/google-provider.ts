@@ -7,6 +7,7 @@
  * @module
  */
 import type { Dispatcher } from 'undici';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import { TokenCache } from '../../auth/token-cache.js';
 import { AbortError } from '../../errors/index.js';
 import type { ConnectRequest, Provider, ProviderCapabilities, ProviderSession } from '../provider.js';
@@ -15,6 +16,7 @@ import { resolveGoogleOptions, type GoogleProviderOptions, type ResolvedGoogleOp
 import { recognizeOnce } from './recognize.js';
 import { GoogleUtteranceSession } from './session.js';
 import { createHttpDispatcher } from '../../transport/http.js';
+import { inspectView, REDACTED, safeUrl } from '../../inspection.js';
 
 /**
  * Google Speech-to-Text provider (utterance mode).
@@ -128,6 +130,37 @@ export class GoogleProvider implements Provider {
     this.closed = true;
     this.tokens?.close();
     await this.dispatcher.close();
+  }
+
+  /** What `util.inspect()` / `console.log()` show: endpoint, options, auth kind; the API key, private key and token redacted. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectFn: typeof inspect): string {
+    return inspectView('GoogleProvider', this.toJSON(), depth, options, inspectFn);
+  }
+
+  /** What `JSON.stringify()` (and loggers that serialise objects) show; the API key, private key and token redacted. */
+  toJSON(): Record<string, unknown> {
+    const o = this.opts;
+    const auth =
+      o.auth.kind === 'apiKey'
+        ? { kind: 'apiKey', apiKey: REDACTED }
+        : {
+            kind: 'serviceAccount',
+            client_email: o.auth.credentials.client_email,
+            private_key: REDACTED,
+            token_uri: safeUrl(o.auth.credentials.token_uri),
+            hasToken: this.tokens?.hasValidToken ?? false,
+          };
+    return {
+      id: this.id,
+      mode: 'utterance',
+      endpoint: safeUrl(o.endpoint),
+      auth,
+      ...(o.model === undefined ? {} : { model: o.model }),
+      requestTimeoutMs: o.requestTimeoutMs,
+      retries: o.retries,
+      maxConcurrentRequests: o.maxConcurrentRequests,
+      closed: this.closed,
+    };
   }
 
   private async headers(): Promise<Record<string, string>> {

@@ -13,6 +13,7 @@
  * @module
  */
 import type { Dispatcher } from 'undici';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import type WebSocket from 'ws';
 import { negotiateFormat } from '../../audio/converter.js';
 import { bytesPerMs, type AudioEncoding, type AudioFormat } from '../../audio/format.js';
@@ -33,6 +34,7 @@ import { buildStreamingUrl, resolveRtzrOptions, type ResolvedRtzrOptions, type R
 import { RtzrSession, openRtzrSocket } from './session.js';
 import { SocketPool } from './socket-pool.js';
 import { createHttpDispatcher } from '../../transport/http.js';
+import { inspectView, REDACTED, safeUrl } from '../../inspection.js';
 
 /** Counters of what the provider did on the network (for dashboards and tests). */
 export interface RtzrProviderStats {
@@ -193,6 +195,32 @@ export class RtzrProvider implements Provider {
     for (const p of this.pools.values()) p.close();
     this.tokens.close();
     await this.dispatcher.close();
+  }
+
+  /** What `util.inspect()` / `console.log()` show: endpoints, options and counters; credentials and the token redacted. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectFn: typeof inspect): string {
+    return inspectView('RtzrProvider', this.toJSON(), depth, options, inspectFn);
+  }
+
+  /** What `JSON.stringify()` (and loggers that serialise objects) show; credentials and the token redacted. */
+  toJSON(): Record<string, unknown> {
+    const o = this.options;
+    return {
+      id: this.id,
+      apiBase: safeUrl(o.apiBase),
+      websocketUrl: safeUrl(o.websocketUrl),
+      clientId: REDACTED,
+      clientSecret: REDACTED,
+      modelName: o.modelName,
+      domain: o.domain,
+      wireEncoding: o.wireEncoding,
+      chunkMs: this.chunkMs,
+      prewarm: o.prewarm.map((p) => ({ count: p.count, audio: { ...p.audio }, idleMs: p.idleMs })),
+      idleSockets: this.idleSockets,
+      hasToken: this.tokens.hasValidToken,
+      stats: { ...this.stats },
+      closed: this.closed,
+    };
   }
 
   private log(): Logger {

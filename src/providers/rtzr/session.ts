@@ -6,12 +6,14 @@
  * Finalize: https://developers.rtzr.ai/docs/en/stt-streaming/#ai-voice-agent (via LiveKit PR #7284).
  * @module
  */
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import WebSocket from 'ws';
 import { AbortError, ConnectionError, TimeoutError, type SttError, toSttError } from '../../errors/index.js';
 import type { Logger } from '../../logger.js';
 import type { EndOutcome, ProviderResult, ProviderSession, SessionCosts } from '../provider.js';
 import { rtzrHttpError } from './errors.js';
 import { parseRtzrFrame } from './messages.js';
+import { inspectView, sessionView } from '../../inspection.js';
 
 const noop = (): void => {};
 /** ws copies its options, so one object serves every audio frame. */
@@ -205,5 +207,15 @@ export class RtzrSession implements ProviderSession {
       );
     }
     this.flushWaiters();
+  }
+
+  /** `util.inspect()` view: provider, costs, buffer, state; never the socket or options (they hold credentials). */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectFn: typeof inspect): string {
+    return inspectView('RtzrSession', this.toJSON(), depth, options, inspectFn);
+  }
+
+  /** `JSON.stringify()` view, as for `util.inspect()`. */
+  toJSON(): Record<string, unknown> {
+    return sessionView(this.init.provider, this, this.closed);
   }
 }
