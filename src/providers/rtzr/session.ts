@@ -14,6 +14,7 @@ import type { EndOutcome, ProviderResult, ProviderSession, SessionCosts } from '
 import { rtzrHttpError } from './errors.js';
 import { parseRtzrFrame } from './messages.js';
 import { inspectView, sessionView } from '../../inspection.js';
+import { wsProxyOptions } from '../../transport/proxy.js';
 
 const noop = (): void => {};
 /** ws copies its options, so one object serves every audio frame. */
@@ -36,6 +37,7 @@ export function openRtzrSocket(
       headers: { Authorization: `Bearer ${token}` },
       handshakeTimeout: timeoutMs,
       perMessageDeflate: false,
+      ...wsProxyOptions(url), // HTTPS_PROXY / NO_PROXY, as for the authenticate request
     });
     ws.on('error', noop); // permanent sink: ws may emit 'error' after we stop listening
     let settled = false;
