@@ -38,5 +38,5 @@ describe('npm run demo', () => {
     expect(out).not.toMatch(/^\s+at /m); // no stack trace
     expect(out).not.toContain('StateError');
     expect(out).not.toContain('call 2'); // stops at the first failed call
-  });
+  }, 120_000); // a stream with one provider retries a refused connection until fallback.giveUpAfterMs (spec §8)
 });

@@ -146,7 +146,7 @@ describe('§4 redaction: secrets and tokens never show in inspect() or JSON.stri
     expectNoSecret('provider with a wrong secret', wrong);
 
     // A failed stream (every provider failed): error event, summary, AllProvidersFailedError.
-    rtzr.faults.failAuth(401, 4);
+    rtzr.faults.failAuth(401, 100);
     const r2 = new StreamingRecognizer({ providers: [wrong, new RtzrProvider({ ...rtzrOptions(WRONG_SECRET), id: 'rtzr-b' })] });
     const failing = r2.stream({ audio: { encoding: 'mulaw', sampleRate: 8000 } });
     let emitted: SttError | undefined;
