@@ -142,6 +142,8 @@ async function playCall(call: number): Promise<StreamSummary> {
   let killed = false;
   const started = performance.now();
   for (let off = 0, i = 0; off < wav.data.length; off += FRAME_BYTES, i++) {
+    // A live source would keep writing (write() returns false and drops the audio after a failure); a demo can stop.
+    if (stream.state === 'failed' || stream.state === 'closed') break;
     if (outage && !killed && call === 1 && i * 20 >= OUTAGE_AT_MS) {
       killed = true;
       note(`  ✖ killing the RTZR emulator now (${OUTAGE_AT_MS / 1000} s into the call)`);
@@ -162,55 +164,66 @@ try {
     if (summary.error) {
       failed = true;
       console.error(`call ${c} failed: ${summary.error.code}: ${summary.error.message}`);
+      if (emulator === undefined) {
+        console.error('Check the network and RTZR_CLIENT_ID / RTZR_CLIENT_SECRET (unset both to run against the built-in emulator).');
+      }
+      break; // the next call would fail the same way
     } else {
       console.log(`  call ${c} ended: ${summary.transcripts.length} finals, ${(summary.audioMs / 1000).toFixed(1)} s of audio`);
     }
   }
+} catch (err) {
+  // Not expected (stream failures arrive in summary.error); still, a demo ends with a message, not a stack trace.
+  failed = true;
+  console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
 } finally {
   await recognizer.close();
   await emulator?.close();
   await google?.close();
 }
-
-console.log('\nSummary (per utterance)');
-const header = ['call', 'utt', 'provider', 'text', 'start s', 'end s', 'truth', 'token ms', 'socket ms', 'final ms'];
-const table = rows.map((r) => {
-  const t = truth.utterances[r.metrics.utteranceId];
-  const match = t && t.text === r.text && Math.abs(t.startMs - r.startMs) <= 300 && Math.abs(t.endMs - r.endMs) <= 300;
-  return [
-    String(r.call),
-    String(r.metrics.utteranceId),
-    r.provider,
-    r.text,
-    (r.startMs / 1000).toFixed(2),
-    (r.endMs / 1000).toFixed(2),
-    emulator ? (match ? 'match' : 'MISMATCH') : '-',
-    r.metrics.tokenCached ? `${r.metrics.tokenMs} (cached)` : String(r.metrics.tokenMs),
-    r.metrics.connectionReused ? '0 (reused)' : String(r.metrics.connectMs),
-    String(r.metrics.finalLatencyMs),
-  ];
-});
-const width = (s: string) => [...s].reduce((w, ch) => w + (/[\u1100-\u11FF\u3130-\u318F\uAC00-\uD7A3]/.test(ch) ? 2 : 1), 0);
-const cols = header.map((h, i) => Math.max(width(h), ...table.map((r) => width(r[i]!))));
-const line = (r: string[]) => r.map((c, i) => c + ' '.repeat(cols[i]! - width(c))).join('  ');
-console.log(line(header));
-console.log(cols.map((w) => '─'.repeat(w)).join('  '));
-for (const r of table) console.log(line(r));
-
-const byCall = (c: number) => rows.filter((r) => r.call === c).map((r) => r.metrics);
-for (let c = 1; c <= calls; c++) {
-  const m = byCall(c);
-  if (m.length === 0) continue;
-  const lat = m.map((x) => x.finalLatencyMs);
-  console.log(
-    `call ${c}: token ${m[0]!.tokenCached ? 'cached (0 ms)' : `${m[0]!.tokenMs} ms`}, socket ${m[0]!.connectMs} ms once for ${m.filter((x) => x.provider === m[0]!.provider).length} utterance(s) on ${m[0]!.provider}, final latency mean ${Math.round(lat.reduce((a, b) => a + b, 0) / lat.length)} ms`,
-  );
-}
-if (emulator) {
-  const expected = truth.utterances.length * calls;
-  const matching = table.filter((r) => r[6] === 'match').length;
-  const ok = rows.length === expected && matching === expected;
-  console.log(ok ? `All ${expected} finals match the ground truth.` : `Expected ${expected} matching finals, got ${matching}.`);
-  if (!ok) failed = true;
-}
+if (rows.length > 0) printSummary();
 process.exitCode = failed ? 1 : 0;
+
+function printSummary(): void {
+  console.log('\nSummary (per utterance)');
+  const header = ['call', 'utt', 'provider', 'text', 'start s', 'end s', 'truth', 'token ms', 'socket ms', 'final ms'];
+  const table = rows.map((r) => {
+    const t = truth.utterances[r.metrics.utteranceId];
+    const match = t && t.text === r.text && Math.abs(t.startMs - r.startMs) <= 300 && Math.abs(t.endMs - r.endMs) <= 300;
+    return [
+      String(r.call),
+      String(r.metrics.utteranceId),
+      r.provider,
+      r.text,
+      (r.startMs / 1000).toFixed(2),
+      (r.endMs / 1000).toFixed(2),
+      emulator ? (match ? 'match' : 'MISMATCH') : '-',
+      r.metrics.tokenCached ? `${r.metrics.tokenMs} (cached)` : String(r.metrics.tokenMs),
+      r.metrics.connectionReused ? '0 (reused)' : String(r.metrics.connectMs),
+      String(r.metrics.finalLatencyMs),
+    ];
+  });
+  const width = (s: string) => [...s].reduce((w, ch) => w + (/[\u1100-\u11FF\u3130-\u318F\uAC00-\uD7A3]/.test(ch) ? 2 : 1), 0);
+  const cols = header.map((h, i) => Math.max(width(h), ...table.map((r) => width(r[i]!))));
+  const line = (r: string[]) => r.map((c, i) => c + ' '.repeat(cols[i]! - width(c))).join('  ');
+  console.log(line(header));
+  console.log(cols.map((w) => '─'.repeat(w)).join('  '));
+  for (const r of table) console.log(line(r));
+
+  const byCall = (c: number) => rows.filter((r) => r.call === c).map((r) => r.metrics);
+  for (let c = 1; c <= calls; c++) {
+    const m = byCall(c);
+    if (m.length === 0) continue;
+    const lat = m.map((x) => x.finalLatencyMs);
+    console.log(
+      `call ${c}: token ${m[0]!.tokenCached ? 'cached (0 ms)' : `${m[0]!.tokenMs} ms`}, socket ${m[0]!.connectMs} ms once for ${m.filter((x) => x.provider === m[0]!.provider).length} utterance(s) on ${m[0]!.provider}, final latency mean ${Math.round(lat.reduce((a, b) => a + b, 0) / lat.length)} ms`,
+    );
+  }
+  if (emulator) {
+    const expected = truth.utterances.length * calls;
+    const matching = table.filter((r) => r[6] === 'match').length;
+    const ok = rows.length === expected && matching === expected;
+    console.log(ok ? `All ${expected} finals match the ground truth.` : `Expected ${expected} matching finals, got ${matching}.`);
+    if (!ok) failed = true;
+  }
+}

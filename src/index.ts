@@ -28,6 +28,7 @@ export type { LocalCoordinatorOptions } from './coordination/local-coordinator.j
 export type { Coordinator, CoordinatorSlot, CoordinatorLock, SharedToken, SharedHealth } from './coordination/coordinator.js';
 export type { ConcurrencyOptions } from './coordination/budget.js';
 export { RecognitionStream } from './stream/recognition-stream.js';
+export type { StreamInit } from './stream/recognition-stream.js';
 export type { AudioChunk } from './stream/input.js';
 export type {
   Transcript,
@@ -40,6 +41,8 @@ export type {
   RecognitionStreamEvents,
   ReconnectEvent,
   FallbackEvent,
+  StreamWarning,
+  StreamWarningCode,
 } from './stream/types.js';
 export type {
   Provider,

@@ -132,9 +132,11 @@ describe('RtzrProvider({ prewarm })', () => {
     const { emulator, recognizer, provider } = await setup({}, { prewarm: { count: 1, idleMs: 150 } });
     await recognizer.warmup();
     await expect.poll(() => provider.stats.prewarmRecycled, { timeout: 5000 }).toBeGreaterThanOrEqual(3);
+    // The client counts a recycle when it closes the socket; the server records the close a moment later.
+    const closedNow = () => emulator.connectionsLog.filter((c) => c.closedAt !== undefined);
+    await expect.poll(() => closedNow().length, { timeout: 5000 }).toBeGreaterThanOrEqual(3);
     const log = emulator.connectionsLog;
-    const closed = log.filter((c) => c.closedAt !== undefined);
-    expect(closed.length).toBeGreaterThanOrEqual(3);
+    const closed = closedNow();
     for (const c of closed) expect(c.closeCode).toBe(1000); // closed politely by the client
     for (let i = 1; i < log.length; i++) expect(log[i]!.openedAt).toBeGreaterThanOrEqual(log[i - 1]!.closedAt!);
     expect(provider.stats.prewarmLost).toBe(0);

@@ -70,7 +70,6 @@ export class TwilioCall {
   private mediaFrames = 0;
   private ignored = 0;
   private clearsSent = 0;
-  private droppedFrames = 0;
   private sttFailed = false;
   private lastPartial = new Map<number, string>();
   private startTimer: NodeJS.Timeout | undefined;
@@ -264,6 +263,9 @@ export class TwilioCall {
     stream.on('error', (err) => {
       logger.error(`${this.label} recognition failed: ${err.code}: ${err.message}`, { ...ids, code: err.code });
     });
+    stream.on('warning', (w) => {
+      logger.warn(`${this.label} ${w.message}`, { ...ids, code: w.code, droppedMs: w.droppedMs });
+    });
     stream.on('close', (summary) => {
       // A failed stream ends the recognition, not the call: the socket stays up until Twilio stops.
       if (summary.error && summary.error.code !== 'ABORTED') this.sttFailed = true;
@@ -273,18 +275,10 @@ export class TwilioCall {
   private onMedia(m: Extract<TwilioMessage, { event: 'media' }>): void {
     if (m.track !== 'inbound') return; // only the caller's audio is transcribed
     if (this.state !== 'streaming' || !this.stream || this.sttFailed) return; // ending or recognition failed
-    try {
-      this.stream.write(m.payload); // 8 kHz mu-law, as it arrives
-      this.mediaFrames++;
-    } catch (err) {
-      // The stream's queue is full (the provider is far behind) or it has failed: the frame is lost.
-      this.droppedFrames++;
-      if (this.droppedFrames === 1 || this.droppedFrames % 500 === 0) {
-        this.ctx.logger.warn(`${this.label} audio dropped (${this.droppedFrames} frames so far): ${(err as Error).message}`, {
-          callSid: this.callSid,
-        });
-      }
-    }
+    // Never throws for the stream's state: after a failure write() returns false and the audio is
+    // counted in summary.droppedMs; audio the stream cannot keep is announced by a 'warning'.
+    this.stream.write(m.payload); // 8 kHz mu-law, as it arrives
+    this.mediaFrames++;
   }
 
   // ── ending ──────────────────────────────────────────────────────────────────────────────────
@@ -352,7 +346,7 @@ export class TwilioCall {
       lat.length ? `final latency mean ${mean} ms, max ${Math.max(...lat)} ms` : 'no finals',
     ];
     if (r.ignoredMessages) parts.push(`${r.ignoredMessages} messages ignored`);
-    if (this.droppedFrames) parts.push(`${this.droppedFrames} frames dropped`);
+    if (s?.droppedMs) parts.push(`${Math.round(s.droppedMs)} ms of audio dropped`);
     if (r.clearsSent) parts.push(`${r.clearsSent} clears sent`);
     if (s?.error && s.error.code !== 'ABORTED') parts.push(`error ${s.error.code}: ${s.error.message}`);
     this.ctx.logger.info(`${this.label} call ${r.outcome}: ${parts.join(', ')}`, {
@@ -363,7 +357,7 @@ export class TwilioCall {
       audioMs: s?.audioMs ?? 0,
       meanLatencyMs: mean,
       ignoredMessages: r.ignoredMessages,
-      droppedFrames: this.droppedFrames,
+      droppedMs: s?.droppedMs ?? 0,
       text: s?.text ?? '',
     });
   }

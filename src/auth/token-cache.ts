@@ -125,4 +125,14 @@ export class TokenCache {
     this.inflight = p;
     return p;
   }
+
+  /** `util.inspect()` shows whether a token is held, never the token. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `TokenCache { hasValidToken: ${this.hasValidToken}, fetches: ${this.fetches}, token: '[redacted]' }`;
+  }
+
+  /** `JSON.stringify()` shows whether a token is held, never the token. */
+  toJSON(): Record<string, unknown> {
+    return { hasValidToken: this.hasValidToken, fetches: this.fetches, token: '[redacted]' };
+  }
 }

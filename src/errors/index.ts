@@ -84,6 +84,19 @@ export class SttError extends Error {
     (this as Branded)[CLASS_BRAND] = chain;
   }
 
+  /**
+   * What `JSON.stringify()` (and loggers that serialise errors) show: name, code, message and the
+   * fields above; not `cause` (an underlying error of another library) and never a secret.
+   */
+  toJSON(): Record<string, unknown> {
+    const o: Record<string, unknown> = { name: this.name, code: this.code, message: this.message, retryable: this.retryable };
+    if (this.provider !== undefined) o.provider = this.provider;
+    if (this.status !== undefined) o.status = this.status;
+    if (this.providerCode !== undefined) o.providerCode = this.providerCode;
+    if (this.retryAfterMs !== undefined) o.retryAfterMs = this.retryAfterMs;
+    return o;
+  }
+
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null || !(value as Branded)[BRAND]) return false;
     const chain = (value as Branded)[CLASS_BRAND] ?? [];
@@ -140,7 +153,10 @@ export class ConfigurationError extends SttError {
   }
 }
 
-/** A call that the object's state does not allow (write after `end()`, full queue). Code `INVALID_STATE`. */
+/**
+ * A call that the object's state does not allow (`recognizer.stream()` after `close()`). Code
+ * `INVALID_STATE`. `stream.write()` never throws it: it returns false after the stream ended.
+ */
 export class StateError extends SttError {
   constructor(message: string, options: SttErrorOptions = {}) {
     super('INVALID_STATE', message, options, false);
@@ -165,6 +181,13 @@ export class AllProvidersFailedError extends SttError {
       { retryable: false, cause: errors[errors.length - 1] },
     );
     this.errors = errors;
+  }
+
+  /** {@link SttError.toJSON} plus each provider's error. */
+  override toJSON(): Record<string, unknown> {
+    // An error from another (older) copy of the package may have no toJSON.
+    const view = (e: SttError) => (typeof e.toJSON === 'function' ? e.toJSON() : { code: e.code, message: e.message });
+    return { ...super.toJSON(), errors: this.errors.map(view) };
   }
 }
 

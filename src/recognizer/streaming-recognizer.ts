@@ -6,6 +6,7 @@
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import type { AudioFormat } from '../audio/format.js';
 import { readWav } from '../audio/wav.js';
 import { ATTACH_COORDINATION, isSelfCoordinating } from '../coordination/attach.js';
@@ -14,12 +15,14 @@ import type { Coordinator } from '../coordination/coordinator.js';
 import { CoordinatorLink } from '../coordination/link.js';
 import { withBudget } from '../coordination/limited-provider.js';
 import { AudioFormatError, ConfigurationError, StateError } from '../errors/index.js';
-import { silentLogger, type Logger } from '../logger.js';
+import { resolveLogger, type Logger } from '../logger.js';
 import type { Provider } from '../providers/provider.js';
 import { RecognitionStream } from '../stream/recognition-stream.js';
 import type { StreamOptions, StreamSummary } from '../stream/types.js';
 import { MetricsAggregator, type RecognizerMetrics } from './metrics-aggregator.js';
 import { observeStream } from './stream-observer.js';
+import { inspectView } from '../inspection.js';
+import { checkDurationMs } from '../stream/options.js';
 
 import { resolveReliability, type FallbackOptions, type ReconnectOptions, type ResolvedReliability } from '../stream/reliability.js';
 import { ProviderHealth } from './health.js';
@@ -39,7 +42,10 @@ export interface StreamingRecognizerOptions {
   fallback?: FallbackOptions | false;
   /** Reconnecting to the same provider after a dropped or refused connection, or `false` to disable. */
   reconnect?: ReconnectOptions | false;
-  /** `{ debug, info, warn, error }`; default silent. */
+  /**
+   * `{ debug, info, warn, error }` (`console`, pino, winston…); default silent. A logger without
+   * the four functions is a `ConfigurationError`; a logger that throws is ignored, never breaks a stream.
+   */
   logger?: Logger;
   /**
    * Fleet coordination (`RedisCoordinator`, or a `LocalCoordinator` shared by recognizers of one
@@ -77,7 +83,7 @@ export interface StreamingRecognizerEvents {
 export interface RecognizeOptions extends Omit<StreamOptions, 'audio'> {
   /** Format of raw audio; not needed for WAV bytes (read from the header). */
   audio?: AudioFormat;
-  /** Bytes written per `write()`, ms of audio. Default 100. */
+  /** Bytes written per `write()`, ms of audio (1 to 60000). Default 100. */
   chunkMs?: number;
 }
 
@@ -125,7 +131,7 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
     }
     this.providers = Object.freeze(providers.slice());
     this.language = options.language ?? 'ko-KR';
-    this.logger = options.logger ?? silentLogger;
+    this.logger = resolveLogger(options.logger);
     this.reliability = resolveReliability(options.fallback, options.reconnect);
     const coordinator = options.coordinator;
     if (coordinator !== undefined && (typeof coordinator !== 'object' || typeof coordinator.tryAcquireSlot !== 'function')) {
@@ -239,6 +245,7 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
       throw new AudioFormatError('recognize(): input is not a WAV file; pass options.audio to describe raw audio');
     }
     const { chunkMs = 100, ...streamOptions } = options;
+    checkDurationMs('chunkMs', chunkMs, 1, 60_000);
     const stream = this.stream({ ...streamOptions, audio });
     const sampleBytes = audio!.encoding === 'linear16' ? 2 : audio!.encoding === 'float32' ? 4 : 1;
     const step = Math.max(1, Math.round((audio!.sampleRate * chunkMs) / 1000)) * sampleBytes;
@@ -263,5 +270,28 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
     for (const b of this.budgets) b.close();
     this.link.close();
     this.removeAllListeners();
+  }
+
+  /** `await using recognizer = new StreamingRecognizer(…)`: {@link close} at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** What `util.inspect()` / `console.log()` show: providers (redacted by their own view), counts; never credentials. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectFn: typeof inspect): string {
+    // A provider is shown through its own view; one without a view (a custom provider) by its id only.
+    const providers = this.providers.map((p) => (inspect.custom in p ? p : { id: p.id }));
+    return inspectView('StreamingRecognizer', { ...this.toJSON(), providers }, depth, options, inspectFn);
+  }
+
+  /** What `JSON.stringify()` (and loggers that serialise objects) show; never credentials. */
+  toJSON(): Record<string, unknown> {
+    return {
+      providers: this.providers.map((p) => ('toJSON' in p && typeof p.toJSON === 'function' ? p : { id: p.id })),
+      language: this.language,
+      openStreams: this.open.size,
+      available: Object.fromEntries(this.providers.map((p) => [p.id, this.health.isAvailable(p.id)])),
+      closed: this.closed,
+    };
   }
 }

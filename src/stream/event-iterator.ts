@@ -38,6 +38,7 @@ export function iterateEvents(
     metrics: (m: import('./types.js').UtteranceMetrics) => push({ type: 'metrics', metrics: m }),
     reconnect: (e: import('./types.js').ReconnectEvent) => push({ type: 'reconnect', ...e }),
     fallback: (e: import('./types.js').FallbackEvent) => push({ type: 'fallback', ...e }),
+    warning: (e: import('./types.js').StreamWarning) => push({ type: 'warning', ...e }),
     error: (e: SttError) => push({ type: '__error', error: e }),
     close: (summary: StreamSummary) => {
       push({ type: 'close', summary });

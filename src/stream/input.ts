@@ -9,9 +9,10 @@ import { AudioFormatError } from '../errors/index.js';
 export type AudioChunk = Uint8Array | ArrayBuffer | Int16Array | Float32Array;
 
 /**
- * Bytes of `chunk`, checked against the stream's encoding (no copy).
- * @throws {@link AudioFormatError} for a non-binary chunk, a typed array that does not match the
- * encoding, or a byte count that is not whole samples (odd LINEAR16, float32 not a multiple of 4).
+ * Bytes of `chunk`, checked against the stream's encoding (no copy). The byte count need not be
+ * whole samples: a partial sample is carried over to the next chunk (see `SampleCarry`).
+ * @throws {@link AudioFormatError} only for a chunk that can never be audio: not binary, or a typed
+ * array that does not match the encoding (an `Int16Array` on a mu-law stream).
  * @internal
  */
 export function chunkBytes(chunk: unknown, encoding: AudioEncoding): Uint8Array {
@@ -29,19 +30,16 @@ export function chunkBytes(chunk: unknown, encoding: AudioEncoding): Uint8Array 
     }
     bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   } else {
-    const kind = chunk === null ? 'null' : Array.isArray(chunk) ? 'array' : typeof chunk;
+    const kind =
+      chunk === null
+        ? 'null'
+        : Array.isArray(chunk)
+          ? 'an array'
+          : typeof chunk === 'object'
+            ? ((chunk as { constructor?: { name?: string } }).constructor?.name ?? 'an object')
+            : typeof chunk;
     throw new AudioFormatError(
       `write() takes binary audio (Uint8Array, Buffer, ArrayBuffer, Int16Array or Float32Array), got ${kind}`,
-    );
-  }
-  if (encoding === 'linear16' && bytes.byteLength % 2 !== 0) {
-    throw new AudioFormatError(
-      `LINEAR16 chunk of ${bytes.byteLength} bytes is not a whole number of 16-bit samples; nothing of it was written`,
-    );
-  }
-  if (encoding === 'float32' && bytes.byteLength % 4 !== 0) {
-    throw new AudioFormatError(
-      `float32 chunk of ${bytes.byteLength} bytes is not a whole number of 32-bit samples; nothing of it was written`,
     );
   }
   return bytes;

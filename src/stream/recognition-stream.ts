@@ -23,11 +23,13 @@
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import pRetry from 'p-retry';
 import { bytesPerMs, bytesPerSample, normalizeAudioFormat, type AudioFormat } from '../audio/format.js';
 import {
   AbortError,
   AllProvidersFailedError,
+  AudioFormatError,
   StateError,
   TimeoutError,
   type SttError,
@@ -39,8 +41,10 @@ import type { Provider, ProviderResult, ProviderSession } from '../providers/pro
 import { iterateEvents } from './event-iterator.js';
 import { chunkBytes, type AudioChunk } from './input.js';
 import { Link, type Utterance } from './link.js';
+import { resolveStreamOptions } from './options.js';
 import { backoffDelay, reconnectable, type ResolvedReliability } from './reliability.js';
 import { ReplayBuffer } from './replay-buffer.js';
+import { SampleCarry } from './sample-carry.js';
 import { SpeechActivity } from './speech-activity.js';
 import type {
   RecognitionEvent,
@@ -48,12 +52,17 @@ import type {
   StreamOptions,
   StreamState,
   StreamSummary,
+  StreamWarning,
   Transcript,
   UtteranceMetrics,
 } from './types.js';
 import { WriteClock } from './write-clock.js';
+import { inspectView } from '../inspection.js';
 
-/** Everything a stream needs from its recognizer. @internal */
+/**
+ * Everything a stream needs from its recognizer: the argument of the `RecognitionStream`
+ * constructor. Not a stable API; create streams with `recognizer.stream()`.
+ */
 export interface StreamInit {
   /** Providers to use, in the order to try them (available ones first). */
   providers: readonly Provider[];
@@ -86,12 +95,12 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   private readonly includeRaw: boolean;
   private readonly endTimeoutMs: number;
   private readonly hwmMs: number;
-  private readonly maxQueuedMs: number;
   private readonly language: string;
   private readonly logger: Logger;
   private readonly rel: ResolvedReliability;
   private readonly clock = new WriteClock();
   private readonly replay: ReplayBuffer;
+  private readonly carry: SampleCarry;
   private readonly activity: SpeechActivity;
   private readonly providersUsed: string[] = [];
   private readonly failedProviders = new Set<string>();
@@ -104,6 +113,11 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   private needDrain = false;
   /** Input byte position where end() was called. */
   private endAt: number | undefined;
+  /** Audio written but never sent (see `StreamSummary.droppedMs`), input bytes. */
+  private droppedBytes = 0;
+  private refusedLogged = false;
+  /** A write overflowed and none has been accepted whole since (one warning per episode). */
+  private overflowing = false;
 
   private nextUtteranceId = 0;
   /** The newest utterance that has no final yet. */
@@ -127,18 +141,18 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   constructor(private readonly init: StreamInit) {
     super();
     const o = init.options;
+    const checked = resolveStreamOptions(o, init.reliability.replayWindowMs);
     this.inputFormat = normalizeAudioFormat(o.audio);
     this.inBytesPerMs = bytesPerMs(this.inputFormat);
     this.sampleBytes = bytesPerSample(this.inputFormat.encoding);
-    this.interimResults = o.interimResults ?? true;
-    this.includeRaw = o.includeRaw ?? false;
-    this.endTimeoutMs = o.endTimeoutMs ?? 5000;
+    this.interimResults = checked.interimResults;
+    this.includeRaw = checked.includeRaw;
+    this.endTimeoutMs = checked.endTimeoutMs;
     this.rel = init.reliability;
-    const replayWindowMs = o.replayWindowMs ?? this.rel.replayWindowMs;
-    this.replay = new ReplayBuffer(Math.round(replayWindowMs * this.inBytesPerMs), this.sampleBytes);
-    const hwmBytes = o.highWaterMark ?? Math.round(this.inBytesPerMs * 2000);
+    this.replay = new ReplayBuffer(Math.round(checked.replayWindowMs * this.inBytesPerMs), this.sampleBytes);
+    this.carry = new SampleCarry(this.sampleBytes);
+    const hwmBytes = Math.min(checked.highWaterMark ?? Math.round(this.inBytesPerMs * 2000), this.replay.windowBytes);
     this.hwmMs = hwmBytes / this.inBytesPerMs;
-    this.maxQueuedMs = Math.max(this.hwmMs * 4, replayWindowMs);
     this.language = o.language ?? init.language;
     this.logger = init.logger;
     this.activity = new SpeechActivity(this.inputFormat);
@@ -172,38 +186,91 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     return this.replay.size / this.inBytesPerMs;
   }
 
+  /** Audio written but never sent so far, ms (see `StreamSummary.droppedMs`). */
+  get droppedMs(): number {
+    return Math.round((this.droppedBytes / this.inBytesPerMs) * 1000) / 1000;
+  }
+
   /**
    * Write audio in the stream's input format. Audio written before the connection is open, or
-   * while it is being re-established, is queued, not lost.
-   * @returns false when more than `highWaterMark` is queued; wait for `'drain'` before writing more.
-   * @throws {@link AudioFormatError} (`INVALID_AUDIO`) for a non-binary chunk or partial samples
-   * (nothing of the chunk is written); {@link StateError} (`INVALID_STATE`) after `end()`, after the
-   * stream closed, or when more than `max(4 × highWaterMark, replayWindowMs)` of audio is queued.
+   * while it is being re-established, is queued, not lost. Chunks need not fall on sample
+   * boundaries: a partial sample is carried over to the next chunk.
+   *
+   * Never throws because of the stream's state: after `end()`, `abort()`, the `signal` or a failure
+   * the chunk is dropped, counted in `droppedMs` and `false` is returned (an audio source cannot know
+   * the exact moment a stream ended). A chunk bigger than what the stream can keep unsent
+   * (`replayWindowMs`) is accepted up to that; the rest is dropped, counted, announced by a
+   * `warning` event (`AUDIO_OVER_WINDOW`), and `false` is returned.
+   * @returns false when more than `highWaterMark` is queued (wait for `'drain'` before writing
+   * more), when audio was dropped, and after the stream ended.
+   * @throws {@link AudioFormatError} (`INVALID_AUDIO`) only for a chunk that can never be audio: not
+   * binary, or a typed array that does not match the encoding (nothing of it is kept).
    */
   write(chunk: AudioChunk): boolean {
-    if (this._state !== 'connecting' && this._state !== 'open') {
-      throw new StateError(
-        `write() after the stream ${this._state === 'ending' ? 'was ended' : 'closed'} (state ${this._state})`,
-      );
-    }
-    const bytes = chunkBytes(chunk, this.inputFormat.encoding);
+    const input = chunkBytes(chunk, this.inputFormat.encoding);
+    if (this._state !== 'connecting' && this._state !== 'open') return this.refuse(input.byteLength);
+    let bytes = this.carry.push(input);
     if (bytes.byteLength === 0) return !this.needDrain;
-    if (this.queuedMs() > this.maxQueuedMs) {
-      throw new StateError(
-        `write queue is full (${Math.round(this.queuedMs())} ms of audio queued); wait for 'drain' when write() returns false`,
-      );
+    const room = this.roomBytes();
+    const over = bytes.byteLength > room;
+    if (over) {
+      this.overWindow(bytes.byteLength - room, input.byteLength);
+      bytes = bytes.subarray(0, room);
+    } else this.overflowing = false;
+    if (bytes.byteLength > 0) {
+      const caughtUp = this.link.session !== undefined && this.pacer === undefined && this.link.sent === this.replay.end;
+      this.replay.append(bytes);
+      this.clock.record(this.audioMs, performance.now());
+      const speaking = this.activity.push(bytes);
+      if (caughtUp) {
+        this.link.sendInput(bytes, this.onDrained);
+        if (speaking) this.watchStall();
+      } else this.pump();
     }
-    const caughtUp = this.link.session !== undefined && this.pacer === undefined && this.link.sent === this.replay.end;
-    this.replay.append(bytes);
-    this.clock.record(this.audioMs, performance.now());
-    const speaking = this.activity.push(bytes);
-    if (caughtUp) {
-      this.link.sendInput(bytes, this.onDrained);
-      if (speaking) this.watchStall();
-    } else this.pump();
-    const ok = this.queuedMs() < this.hwmMs;
+    const ok = !over && this.queuedMs() < this.hwmMs;
     if (!ok) this.needDrain = true;
     return ok;
+  }
+
+  /** A write after the stream ended: drop it, count it, log once. */
+  private refuse(bytes: number): boolean {
+    this.droppedBytes += bytes;
+    if (this.summary) this.summary.droppedMs = this.droppedMs;
+    if (!this.refusedLogged) {
+      this.refusedLogged = true;
+      this.logger.info('stream: write() after the stream ended; the audio is dropped (counted in droppedMs)', {
+        state: this._state,
+        droppedMs: this.droppedMs,
+      });
+    }
+    return false;
+  }
+
+  /** Input bytes the stream can still take without overwriting audio that no connection has sent. */
+  private roomBytes(): number {
+    const link = this.link;
+    const unsentFrom = link.retired ? this.replay.start : Math.max(link.sent, this.replay.start);
+    return Math.max(0, this.replay.windowBytes - (this.replay.end - unsentFrom));
+  }
+
+  /** Part of a write did not fit: count it, and warn once per episode (and for every chunk bigger than the window). */
+  private overWindow(dropped: number, chunkBytes: number): void {
+    this.droppedBytes += dropped;
+    const huge = chunkBytes > this.replay.windowBytes;
+    if (this.overflowing && !huge) return;
+    this.overflowing = true;
+    const ms = (b: number): number => Math.round(b / this.inBytesPerMs);
+    const windowMs = ms(this.replay.windowBytes);
+    const message = huge
+      ? `write() of ${ms(chunkBytes)} ms of audio (${chunkBytes} bytes) is more than the stream can keep ` +
+        `(replayWindowMs ${windowMs} ms of audio not yet sent); the last ${ms(dropped)} ms of the chunk were dropped. ` +
+        'Write audio as it arrives, in chunks of at most a few seconds, or use pipeFrom().'
+      : `the stream already holds replayWindowMs (${windowMs} ms) of audio it could not send yet ` +
+        `(the provider connection is down or slower than real time); ${ms(dropped)} ms of new audio were dropped, ` +
+        'and more will be until it catches up (see droppedMs).';
+    const warning: StreamWarning = { code: 'AUDIO_OVER_WINDOW', message, droppedMs: Math.round((dropped / this.inBytesPerMs) * 1000) / 1000 };
+    this.logger.warn('stream: audio dropped', { code: warning.code, droppedMs: warning.droppedMs });
+    this.emit('warning', warning);
   }
 
   /** The caller's VAD says the turn ended: finish the current utterance now (RTZR `Finalize`). */
@@ -228,6 +295,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
       return this.endPromise;
     }
     this._state = 'ending';
+    this.droppedBytes += this.carry.drop(); // a partial sample left at the end can never be completed
     this.endAt = this.replay.end;
     this.pump();
     return this.endPromise;
@@ -241,19 +309,55 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   }
 
   /**
-   * Write everything from `source` honouring backpressure, then `end()`.
-   * @param source - an async iterable (a Node Readable) or a web `ReadableStream` of audio chunks.
+   * Write everything from `source` honouring backpressure, then `end()`. Stops writing (and ends)
+   * when the stream closes early. If the source throws or yields a chunk that can never be audio,
+   * the stream is aborted and the promise rejects with that error.
+   * @param source - an async iterable (a Node `Readable`), a web `ReadableStream`, or a sync
+   * iterable (an array, a generator) of audio chunks.
    */
-  async pipeFrom(source: AsyncIterable<AudioChunk> | ReadableStream<AudioChunk>): Promise<StreamSummary> {
-    const iterable: AsyncIterable<AudioChunk> =
-      Symbol.asyncIterator in source
-        ? (source as AsyncIterable<AudioChunk>)
-        : readableToIterable(source as ReadableStream<AudioChunk>);
-    for await (const chunk of iterable) {
-      if (this._state !== 'connecting' && this._state !== 'open') break;
-      if (!this.write(chunk)) await this.waitDrain();
+  async pipeFrom(
+    source: AsyncIterable<AudioChunk> | ReadableStream<AudioChunk> | Iterable<AudioChunk>,
+  ): Promise<StreamSummary> {
+    try {
+      for await (const chunk of toAsyncIterable(source)) {
+        if (this._state !== 'connecting' && this._state !== 'open') break;
+        if (!this.write(chunk)) await this.waitDrain();
+      }
+    } catch (err) {
+      this.abort(err);
+      throw err;
     }
     return this.end();
+  }
+
+  /**
+   * `await using stream = recognizer.stream(…)`: like Node's streams, disposing a stream that is
+   * still running aborts it (no more events but `close`); call `end()` first to get the last
+   * finals. Resolves once the stream is closed. A closed stream is left as it is.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.summary) this.abort(new AbortError('stream disposed before it ended'));
+  }
+
+  /** What `util.inspect()` / `console.log()` show: the stream's state and counters, never credentials. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectFn: typeof inspect): string {
+    return inspectView('RecognitionStream', this.toJSON(), depth, options, inspectFn);
+  }
+
+  /** What `JSON.stringify()` (and loggers that serialise objects) show: state and counters only. */
+  toJSON(): Record<string, unknown> {
+    return {
+      state: this._state,
+      provider: this.link?.provider.id,
+      providers: this.providersUsed.slice(),
+      audio: { ...this.inputFormat },
+      audioMs: Math.round(this.audioMs),
+      droppedMs: this.droppedMs,
+      replayBufferedMs: Math.round(this.replayBufferedMs),
+      finals: this.finals.length,
+      reconnects: this.reconnects,
+      fallbacks: this.fallbacks,
+    };
   }
 
   /** Yields events until `close` (inclusive); throws the `SttError` if the stream fails. */
@@ -621,6 +725,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   private finish(state: 'closed' | 'failed', error?: SttError): void {
     if (this.summary) return;
     this._state = state;
+    this.droppedBytes += this.carry.drop();
     this.lifetime.abort();
     this.link.abort();
     this.stopPacer();
@@ -634,6 +739,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
         .filter((x) => x !== '')
         .join(' '),
       audioMs: Math.round(this.audioMs),
+      droppedMs: this.droppedMs,
       providers: this.providersUsed.slice(),
       reconnects: this.reconnects,
       fallbacks: this.fallbacks,
@@ -667,6 +773,18 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+function toAsyncIterable<T>(source: AsyncIterable<T> | ReadableStream<T> | Iterable<T>): AsyncIterable<T> | Iterable<T> {
+  if (typeof source !== 'object' || source === null) {
+    throw new AudioFormatError(`pipeFrom() takes an iterable or a ReadableStream of audio chunks, got ${source === null ? 'null' : typeof source}`);
+  }
+  if (ArrayBuffer.isView(source) || source instanceof ArrayBuffer) {
+    throw new AudioFormatError('pipeFrom() takes an iterable of audio chunks, not one chunk: pass [bytes], or use write()');
+  }
+  if (Symbol.asyncIterator in source || Symbol.iterator in source) return source as AsyncIterable<T> | Iterable<T>;
+  if (typeof (source as ReadableStream<T>).getReader === 'function') return readableToIterable(source as ReadableStream<T>);
+  throw new AudioFormatError('pipeFrom() takes an async iterable, a sync iterable or a ReadableStream of audio chunks');
 }
 
 async function* readableToIterable<T>(stream: ReadableStream<T>): AsyncIterable<T> {

@@ -4,6 +4,7 @@
  * @module
  */
 import { ConfigurationError, type SttError } from '../errors/index.js';
+import { checkInteger, checkReplayWindowMs } from './options.js';
 
 /** Reconnecting to the same provider after a dropped or refused connection. */
 export interface ReconnectOptions {
@@ -70,12 +71,12 @@ export function resolveReliability(
       reconnect === false
         ? false
         : {
-            retries: Math.floor(nonNegative('reconnect.retries', reconnect?.retries, 3)),
+            retries: checkInteger('reconnect.retries', reconnect?.retries ?? 3, 0, 100),
             minDelayMs: nonNegative('reconnect.minDelayMs', reconnect?.minDelayMs, 100),
             maxDelayMs: nonNegative('reconnect.maxDelayMs', reconnect?.maxDelayMs, 2000),
             resetAfterMs: nonNegative('reconnect.resetAfterMs', reconnect?.resetAfterMs, 10_000),
           },
-    replayWindowMs: nonNegative('fallback.replayWindowMs', f.replayWindowMs, 30_000),
+    replayWindowMs: checkReplayWindowMs('fallback.replayWindowMs', f.replayWindowMs ?? 30_000),
     attemptTimeoutMs: nonNegative('fallback.attemptTimeoutMs', f.attemptTimeoutMs, 10_000),
     stallTimeoutMs: nonNegative('fallback.stallTimeoutMs', f.stallTimeoutMs, 5000),
     recoveryCooldownMs: nonNegative('fallback.recoveryCooldownMs', f.recoveryCooldownMs, 30_000),

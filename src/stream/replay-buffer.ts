@@ -25,7 +25,8 @@ export class ReplayBuffer {
   private _end = 0;
   /** Bytes dropped by the window before they were committed. */
   droppedBytes = 0;
-  private readonly windowBytes: number;
+  /** Most bytes kept (whole samples). */
+  readonly windowBytes: number;
 
   /**
    * @param windowBytes - most bytes kept (`replayWindowMs` × bytes per ms, whole samples).

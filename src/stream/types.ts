@@ -66,8 +66,15 @@ export interface StreamSummary {
   transcripts: Transcript[];
   /** Non-empty finals joined with a space. */
   text: string;
-  /** Audio written, ms. */
+  /** Audio written and accepted, ms (the stream's audio timeline). */
   audioMs: number;
+  /**
+   * Audio written but never sent, ms (to the microsecond: a partial sample is a fraction of a ms):
+   * chunks written after `end()`, `abort()`, the `signal` or a failure; a partial sample left at the
+   * end; audio over what the stream can keep (see the `warning` event). Dropped audio is not part of
+   * the timeline. Writes after `close` keep adding to this summary's count.
+   */
+  droppedMs: number;
   /** Every provider that served this stream, in order. */
   providers: string[];
   reconnects: number;
@@ -93,6 +100,24 @@ export interface FallbackEvent {
   replayedMs: number;
 }
 
+/**
+ * Codes of the `warning` event:
+ * - `AUDIO_OVER_WINDOW`: a `write()` brought more audio than the stream can keep unsent
+ *   (`replayWindowMs`); the excess was dropped (counted in `droppedMs`) and `write()` returned false.
+ *
+ * Other codes may be added in minor releases; treat unknown codes as informational.
+ */
+export type StreamWarningCode = 'AUDIO_OVER_WINDOW' | (string & {});
+
+/** `warning` payload: something was dropped or degraded without failing the stream. */
+export interface StreamWarning {
+  code: StreamWarningCode;
+  /** What was dropped or degraded, and why. */
+  message: string;
+  /** Audio dropped by this occurrence, ms, when audio was dropped. */
+  droppedMs?: number;
+}
+
 /** Typed event map of a {@link RecognitionStream} (listener signatures). */
 export interface RecognitionStreamEvents {
   open: (event: { provider: string }) => void;
@@ -106,6 +131,7 @@ export interface RecognitionStreamEvents {
   error: (error: SttError) => void;
   close: (summary: StreamSummary) => void;
   drain: () => void;
+  warning: (warning: StreamWarning) => void;
 }
 
 /** One item of the stream's async iteration. An `error` is thrown by the iterator rather than yielded. */
@@ -117,6 +143,7 @@ export type RecognitionEvent =
   | { type: 'metrics'; metrics: UtteranceMetrics }
   | ({ type: 'reconnect' } & ReconnectEvent)
   | ({ type: 'fallback' } & FallbackEvent)
+  | ({ type: 'warning' } & StreamWarning)
   | { type: 'close'; summary: StreamSummary };
 
 /** Lifecycle state of a stream. */
@@ -134,13 +161,18 @@ export interface StreamOptions {
   signal?: AbortSignal;
   /** Attach each provider message to transcripts as `raw`. Default false. */
   includeRaw?: boolean;
-  /** Audio kept after the last final for lossless recovery, ms. Default 30000. */
+  /**
+   * Audio kept after the last final for lossless recovery, ms; also the most audio the stream holds
+   * unsent (more is dropped, see the `warning` event). At least 1000. Default: the recognizer's
+   * `fallback.replayWindowMs` (30000).
+   */
   replayWindowMs?: number;
   /**
    * Bytes of input audio queued (internal queue plus socket buffer) above which `write()` returns
-   * false. Default: 2 s of the input format (32000 bytes for 8 kHz LINEAR16).
+   * false; an integer >= 1, at most the replay window (larger values act as the window). Default:
+   * 2 s of the input format (32000 bytes for 8 kHz LINEAR16).
    */
   highWaterMark?: number;
-  /** How long `end()` waits for the provider's last finals and close, ms. Default 5000. */
+  /** How long `end()` waits for the provider's last finals and close, ms (1 to 600000). Default 5000. */
   endTimeoutMs?: number;
 }

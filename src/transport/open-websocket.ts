@@ -19,6 +19,7 @@ import {
   TimeoutError,
   type SttError,
 } from '../errors/index.js';
+import { wsProxyOptions } from './proxy.js';
 
 const noop = (): void => {};
 
@@ -73,6 +74,7 @@ export function openWebSocket(o: OpenWebSocketOptions): Promise<WebSocket> {
         ...(o.headers ? { headers: o.headers } : {}),
         perMessageDeflate: false,
         maxPayload: o.maxPayload ?? 16 * 1024 * 1024,
+        ...wsProxyOptions(o.url), // HTTP(S)_PROXY / NO_PROXY
       });
     } catch (err) {
       reject(new ConnectionError('CONNECTION_FAILED', `${label}: cannot open ${hostOf(o.url)}`, { provider, cause: err, retryable: false }));

@@ -15,11 +15,13 @@
  * @module
  */
 import { resolveConcurrency, type ResolvedConcurrency } from '../../coordination/budget.js';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import { ConfigurationError, AbortError } from '../../errors/index.js';
 import { openWebSocket } from '../../transport/open-websocket.js';
 import type { ConnectRequest, Provider, ProviderCapabilities, ProviderSession } from '../provider.js';
 import { resolveFasterWhisperOptions, type FasterWhisperProviderOptions, type ResolvedFasterWhisperOptions } from './options.js';
 import { FasterWhisperSession } from './session.js';
+import { inspectView, redactHeaders, safeUrl } from '../../inspection.js';
 
 /** What the provider did, for dashboards and tests. Counts add up over all sessions. */
 export interface FasterWhisperProviderStats {
@@ -131,5 +133,25 @@ export class FasterWhisperProvider implements Provider {
   /** Refuse new sessions. Open sessions belong to their streams. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /** What `util.inspect()` / `console.log()` show: URL, options and counters; header values redacted. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectFn: typeof inspect): string {
+    return inspectView('FasterWhisperProvider', this.toJSON(), depth, options, inspectFn);
+  }
+
+  /** What `JSON.stringify()` (and loggers that serialise objects) show; header values redacted. */
+  toJSON(): Record<string, unknown> {
+    const o = this.options;
+    return {
+      id: this.id,
+      url: safeUrl(o.url),
+      ...(o.headers ? { headers: redactHeaders(o.headers) } : {}),
+      chunkDurationMs: o.chunkDurationMs,
+      overlapDurationMs: o.overlapDurationMs,
+      chunkMs: this.chunkMs,
+      stats: { ...this.stats },
+      closed: this.closed,
+    };
   }
 }

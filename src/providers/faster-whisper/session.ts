@@ -7,6 +7,7 @@
  * @module
  * @internal
  */
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import WebSocket from 'ws';
 import { Endpointer } from '../../audio/endpointer.js';
 import { bytesAsFloat32, float32ToPcm16 } from '../../audio/pcm.js';
@@ -19,6 +20,7 @@ import { HallucinationFilter } from './hallucinations.js';
 import { parseReply } from './messages.js';
 import { FLOAT32_16K_BYTES_PER_MS, type ResolvedFasterWhisperOptions } from './options.js';
 import { ChunkWindows, PaddedTimeline } from './timeline.js';
+import { inspectView, sessionView } from '../../inspection.js';
 
 /** Samples per ms at 16 kHz. */
 const SAMPLES_PER_MS = 16;
@@ -267,5 +269,15 @@ export class FasterWhisperSession implements ProviderSession {
             provider: this.provider,
           }),
     );
+  }
+
+  /** `util.inspect()` view: provider, costs, buffer, state; never the socket or options (they hold credentials). */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectFn: typeof inspect): string {
+    return inspectView('FasterWhisperSession', this.toJSON(), depth, options, inspectFn);
+  }
+
+  /** `JSON.stringify()` view, as for `util.inspect()`. */
+  toJSON(): Record<string, unknown> {
+    return sessionView(this.provider, this, this.closed);
   }
 }

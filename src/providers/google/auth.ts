@@ -5,7 +5,8 @@
  * @module
  */
 import { createSign } from 'node:crypto';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { request, timeoutSignal } from '../../transport/http.js';
 import type { FetchedToken } from '../../auth/token-cache.js';
 import { AuthenticationError, ConnectionError, TimeoutError, isSttError } from '../../errors/index.js';
 
@@ -41,7 +42,7 @@ export async function fetchGoogleToken(req: {
       retryable: false,
     });
   }
-  const signal = AbortSignal.any([req.signal, AbortSignal.timeout(req.timeoutMs)]);
+  const signal = AbortSignal.any([req.signal, timeoutSignal(req.timeoutMs)]);
   try {
     const res = await request(req.tokenUri, {
       method: 'POST',

@@ -10,7 +10,8 @@
  * @module
  */
 import { resolveConcurrency, type ResolvedConcurrency } from '../../coordination/budget.js';
-import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import { TokenCache } from '../../auth/token-cache.js';
 import { AbortError } from '../../errors/index.js';
 import type { ConnectRequest, Provider, ProviderCapabilities, ProviderSession } from '../provider.js';
@@ -20,6 +21,8 @@ import { recognizeOnce } from './recognize.js';
 import { GoogleUtteranceSession } from './session.js';
 import { GoogleStreamingBackend } from './streaming/backend.js';
 import { rejectStreamingOnlyOptions, resolveGoogleStreamingOptions } from './streaming/options.js';
+import { createHttpDispatcher } from '../../transport/http.js';
+import { inspectView, REDACTED, safeUrl } from '../../inspection.js';
 
 /**
  * Google Speech-to-Text provider: utterance mode (REST, default) or streaming mode (gRPC,
@@ -56,7 +59,7 @@ export class GoogleProvider implements Provider {
   readonly rotateAfterMs?: number;
   private readonly opts!: ResolvedGoogleOptions;
   private readonly streaming: GoogleStreamingBackend | undefined;
-  private readonly dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 8 });
+  private readonly dispatcher: Dispatcher = createHttpDispatcher(8); // keep-alive, HTTPS_PROXY / NO_PROXY
   private readonly tokens: TokenCache | undefined;
   private closed = false;
 
@@ -68,6 +71,7 @@ export class GoogleProvider implements Provider {
       this.capabilities = this.streaming.capabilities;
       this.maxStreamMs = resolved.maxStreamMs;
       this.rotateAfterMs = resolved.rotateAfterMs;
+      this.concurrency = resolveConcurrency(options, this.id);
       return;
     }
     rejectStreamingOnlyOptions(options);
@@ -157,6 +161,38 @@ export class GoogleProvider implements Provider {
     this.closed = true;
     this.tokens?.close();
     await Promise.all([this.dispatcher.close(), this.streaming?.close()]);
+  }
+
+  /** What `util.inspect()` / `console.log()` show: endpoint, options, auth kind; the API key, private key and token redacted. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectFn: typeof inspect): string {
+    return inspectView('GoogleProvider', this.toJSON(), depth, options, inspectFn);
+  }
+
+  /** What `JSON.stringify()` (and loggers that serialise objects) show; the API key, private key and token redacted. */
+  toJSON(): Record<string, unknown> {
+    if (this.streaming) return { id: this.id, ...this.streaming.toJSON(), closed: this.closed };
+    const o = this.opts;
+    const auth =
+      o.auth.kind === 'apiKey'
+        ? { kind: 'apiKey', apiKey: REDACTED }
+        : {
+            kind: 'serviceAccount',
+            client_email: o.auth.credentials.client_email,
+            private_key: REDACTED,
+            token_uri: safeUrl(o.auth.credentials.token_uri),
+            hasToken: this.tokens?.hasValidToken ?? false,
+          };
+    return {
+      id: this.id,
+      mode: 'utterance',
+      endpoint: safeUrl(o.endpoint),
+      auth,
+      ...(o.model === undefined ? {} : { model: o.model }),
+      requestTimeoutMs: o.requestTimeoutMs,
+      retries: o.retries,
+      maxConcurrentRequests: o.maxConcurrentRequests,
+      closed: this.closed,
+    };
   }
 
   private async headers(): Promise<Record<string, string>> {

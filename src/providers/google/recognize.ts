@@ -5,7 +5,8 @@
  * https://cloud.google.com/apis/design/errors (HTTP mapping).
  * @module
  */
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { request, timeoutSignal } from '../../transport/http.js';
 import {
   AuthenticationError,
   ConfigurationError,
@@ -82,7 +83,7 @@ export async function recognizeOnce(req: {
   dispatcher: Dispatcher;
   signal: AbortSignal;
 }): Promise<RecognizedText | undefined> {
-  const signal = AbortSignal.any([req.signal, AbortSignal.timeout(req.timeoutMs)]);
+  const signal = AbortSignal.any([req.signal, timeoutSignal(req.timeoutMs)]);
   const body = JSON.stringify({ config: req.config, audio: { content: Buffer.from(req.audio).toString('base64') } });
   try {
     const res = await request(req.url, {

@@ -5,6 +5,7 @@
  * the finals come back in utterance order whatever order the requests finish.
  * @module
  */
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import pRetry from 'p-retry';
 import type { Dispatcher } from 'undici';
 import { Endpointer, type EndpointerEvent } from '../../audio/endpointer.js';
@@ -17,6 +18,7 @@ import type { EndOutcome, ProviderResult, ProviderSession, SessionCosts } from '
 import { AudioWindow } from './audio-window.js';
 import type { ResolvedGoogleOptions } from './options.js';
 import { recognizeOnce, type RecognizeConfig, type RecognizedText } from './recognize.js';
+import { inspectView, sessionView } from '../../inspection.js';
 
 /** @internal */
 export interface GoogleSessionInit {
@@ -260,5 +262,15 @@ export class GoogleUtteranceSession implements ProviderSession {
     const wasClosed = this.closed;
     this.abort();
     if (!wasClosed) this.init.onError(error);
+  }
+
+  /** `util.inspect()` view: provider, costs, buffer, state; never the socket or options (they hold credentials). */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectFn: typeof inspect): string {
+    return inspectView('GoogleUtteranceSession', this.toJSON(), depth, options, inspectFn);
+  }
+
+  /** `JSON.stringify()` view, as for `util.inspect()`. */
+  toJSON(): Record<string, unknown> {
+    return sessionView(this.init.opts.id, this, this.closed);
   }
 }

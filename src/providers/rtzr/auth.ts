@@ -5,7 +5,8 @@
  * Source: https://developers.rtzr.ai/docs/en/authentications
  * @module
  */
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { request, timeoutSignal } from '../../transport/http.js';
 import { ConnectionError, ProviderError, TimeoutError, isSttError } from '../../errors/index.js';
 import type { FetchedToken } from '../../auth/token-cache.js';
 import { rtzrHttpError } from './errors.js';
@@ -24,7 +25,7 @@ export interface RtzrAuthRequest {
 /** Fetch one access token. Rejects with a typed error; never includes the secret or token in messages. @internal */
 export async function fetchRtzrToken(req: RtzrAuthRequest): Promise<FetchedToken> {
   const body = new URLSearchParams({ client_id: req.clientId, client_secret: req.clientSecret }).toString();
-  const signal = AbortSignal.any([req.signal, AbortSignal.timeout(req.timeoutMs)]);
+  const signal = AbortSignal.any([req.signal, timeoutSignal(req.timeoutMs)]);
   try {
     const res = await request(`${req.apiBase}/v1/authenticate`, {
       method: 'POST',

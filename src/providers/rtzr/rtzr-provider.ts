@@ -13,7 +13,8 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import type WebSocket from 'ws';
 import { negotiateFormat } from '../../audio/converter.js';
 import { bytesPerMs, type AudioEncoding, type AudioFormat } from '../../audio/format.js';
@@ -43,6 +44,8 @@ import { fetchRtzrToken } from './auth.js';
 import { buildStreamingUrl, resolveRtzrOptions, type ResolvedRtzrOptions, type RtzrProviderOptions } from './options.js';
 import { RtzrSession, openRtzrSocket } from './session.js';
 import { SocketPool } from './socket-pool.js';
+import { createHttpDispatcher } from '../../transport/http.js';
+import { inspectView, REDACTED, safeUrl } from '../../inspection.js';
 
 /** Counters of what the provider did on the network (for dashboards and tests). */
 export interface RtzrProviderStats {
@@ -119,7 +122,7 @@ export class RtzrProvider implements Provider, SelfCoordinating {
     fleetTokens: 0,
   };
   private readonly options: ResolvedRtzrOptions;
-  private readonly dispatcher: Agent;
+  private readonly dispatcher: Dispatcher;
   private readonly tokens: TokenCache;
   private readonly sharedToken: SharedTokenSource;
   private readonly budget: ConcurrencyBudget | undefined;
@@ -148,7 +151,7 @@ export class RtzrProvider implements Provider, SelfCoordinating {
       sampleRates: { min: 8000, max: 48000 },
       preferredSampleRate: 16000,
     });
-    this.dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 4 });
+    this.dispatcher = createHttpDispatcher(4); // keep-alive, HTTPS_PROXY / NO_PROXY
     const opts = this.options;
     // fleet resources are keyed by a hash of the REST base and client id (never the secret): providers
     // with the same credentials share one token and one budget, whatever their ids
@@ -266,6 +269,32 @@ export class RtzrProvider implements Provider, SelfCoordinating {
     this.budget?.close();
     this.tokens.close();
     await this.dispatcher.close();
+  }
+
+  /** What `util.inspect()` / `console.log()` show: endpoints, options and counters; credentials and the token redacted. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectFn: typeof inspect): string {
+    return inspectView('RtzrProvider', this.toJSON(), depth, options, inspectFn);
+  }
+
+  /** What `JSON.stringify()` (and loggers that serialise objects) show; credentials and the token redacted. */
+  toJSON(): Record<string, unknown> {
+    const o = this.options;
+    return {
+      id: this.id,
+      apiBase: safeUrl(o.apiBase),
+      websocketUrl: safeUrl(o.websocketUrl),
+      clientId: REDACTED,
+      clientSecret: REDACTED,
+      modelName: o.modelName,
+      domain: o.domain,
+      wireEncoding: o.wireEncoding,
+      chunkMs: this.chunkMs,
+      prewarm: o.prewarm.map((p) => ({ count: p.count, audio: { ...p.audio }, idleMs: p.idleMs })),
+      idleSockets: this.idleSockets,
+      hasToken: this.tokens.hasValidToken,
+      stats: { ...this.stats },
+      closed: this.closed,
+    };
   }
 
   private log(): Logger {

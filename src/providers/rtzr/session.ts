@@ -6,12 +6,15 @@
  * Finalize: https://developers.rtzr.ai/docs/en/stt-streaming/#ai-voice-agent (via LiveKit PR #7284).
  * @module
  */
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import WebSocket from 'ws';
 import { AbortError, ConnectionError, TimeoutError, type SttError, toSttError } from '../../errors/index.js';
 import type { Logger } from '../../logger.js';
 import type { EndOutcome, ProviderResult, ProviderSession, SessionCosts } from '../provider.js';
 import { rtzrHttpError } from './errors.js';
 import { parseRtzrFrame } from './messages.js';
+import { inspectView, sessionView } from '../../inspection.js';
+import { wsProxyOptions } from '../../transport/proxy.js';
 
 const noop = (): void => {};
 /** ws copies its options, so one object serves every audio frame. */
@@ -34,6 +37,7 @@ export function openRtzrSocket(
       headers: { Authorization: `Bearer ${token}` },
       handshakeTimeout: timeoutMs,
       perMessageDeflate: false,
+      ...wsProxyOptions(url), // HTTPS_PROXY / NO_PROXY, as for the authenticate request
     });
     ws.on('error', noop); // permanent sink: ws may emit 'error' after we stop listening
     let settled = false;
@@ -205,5 +209,15 @@ export class RtzrSession implements ProviderSession {
       );
     }
     this.flushWaiters();
+  }
+
+  /** `util.inspect()` view: provider, costs, buffer, state; never the socket or options (they hold credentials). */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectFn: typeof inspect): string {
+    return inspectView('RtzrSession', this.toJSON(), depth, options, inspectFn);
+  }
+
+  /** `JSON.stringify()` view, as for `util.inspect()`. */
+  toJSON(): Record<string, unknown> {
+    return sessionView(this.init.provider, this, this.closed);
   }
 }

@@ -10,6 +10,7 @@
  * @module
  * @internal
  */
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import WebSocket from 'ws';
 import {
   AbortError,
@@ -26,6 +27,7 @@ import type { EndOutcome, ProviderResult, ProviderSession, SessionCosts } from '
 import { END_OF_AUDIO, parseServerMessage, type ServerMessage } from './messages.js';
 import type { ResolvedWhisperLiveOptions } from './options.js';
 import { SegmentTracker } from './segments.js';
+import { inspectView, sessionView } from '../../inspection.js';
 
 /** Bytes per ms of float32 16 kHz mono. */
 const BYTES_PER_MS = 64;
@@ -294,5 +296,15 @@ export class WhisperLiveSession implements ProviderSession {
       return;
     }
     this.fail(new ConnectionError('CONNECTION_LOST', `WhisperLive connection lost (close code ${code})`, { provider: this.provider }));
+  }
+
+  /** `util.inspect()` view: provider, costs, buffer, state; never the socket or options (they hold credentials). */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectFn: typeof inspect): string {
+    return inspectView('WhisperLiveSession', this.toJSON(), depth, options, inspectFn);
+  }
+
+  /** `JSON.stringify()` view, as for `util.inspect()`. */
+  toJSON(): Record<string, unknown> {
+    return sessionView(this.provider, this, this.state === 'closed');
   }
 }

@@ -11,12 +11,14 @@
  */
 import { resolveConcurrency, type ResolvedConcurrency } from '../../coordination/budget.js';
 import { randomUUID } from 'node:crypto';
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import { AbortError, ConfigurationError } from '../../errors/index.js';
 import { openWebSocket } from '../../transport/open-websocket.js';
 import type { ConnectRequest, Provider, ProviderCapabilities, ProviderSession } from '../provider.js';
 import { buildOptionsMessage } from './messages.js';
 import { resolveWhisperLiveOptions, type ResolvedWhisperLiveOptions, type WhisperLiveProviderOptions } from './options.js';
 import { WhisperLiveSession } from './session.js';
+import { inspectView, REDACTED, redactHeaders, safeUrl } from '../../inspection.js';
 
 /** What the provider did, for dashboards and tests. Counts add up over all sessions. */
 export interface WhisperLiveProviderStats {
@@ -125,5 +127,27 @@ export class WhisperLiveProvider implements Provider {
   /** Refuse new sessions. Open sessions belong to their streams. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /** What `util.inspect()` / `console.log()` show: URL, options and counters; the API key and header values redacted. */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectFn: typeof inspect): string {
+    return inspectView('WhisperLiveProvider', this.toJSON(), depth, options, inspectFn);
+  }
+
+  /** What `JSON.stringify()` (and loggers that serialise objects) show; the API key and header values redacted. */
+  toJSON(): Record<string, unknown> {
+    const o = this.options;
+    return {
+      id: this.id,
+      url: safeUrl(o.url),
+      ...(o.apiKey ? { apiKey: REDACTED } : {}),
+      ...(o.headers ? { headers: redactHeaders(o.headers) } : {}),
+      model: o.model,
+      task: o.task,
+      useVad: o.useVad,
+      chunkMs: this.chunkMs,
+      stats: { ...this.stats },
+      closed: this.closed,
+    };
   }
 }

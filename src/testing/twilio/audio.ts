@@ -4,7 +4,8 @@
  * @internal
  */
 import { AudioConverter } from '../../audio/converter.js';
-import { normalizeAudioFormat, type AudioFormat } from '../../audio/format.js';
+import { bytesPerSample, normalizeAudioFormat, type AudioFormat } from '../../audio/format.js';
+import { AudioFormatError } from '../../errors/index.js';
 import { readWav } from '../../audio/wav.js';
 import { chunkBytes } from '../../stream/input.js';
 
@@ -23,6 +24,10 @@ export function toTwilioAudio(audio: Uint8Array | ArrayBuffer, format?: AudioFor
   if (format) {
     input = normalizeAudioFormat(format);
     data = chunkBytes(bytes, input.encoding);
+    const sampleBytes = bytesPerSample(input.encoding);
+    if (data.byteLength % sampleBytes !== 0) {
+      throw new AudioFormatError(`${data.byteLength} bytes of ${input.encoding} audio are not a whole number of ${sampleBytes}-byte samples`);
+    }
   } else {
     const wav = readWav(bytes);
     input = wav.format;

@@ -49,6 +49,23 @@ export class GoogleStreamingBackend {
     return this.#o.id;
   }
 
+  /** The provider's redacted view in streaming mode: no API key, credentials or token. */
+  toJSON(): Record<string, unknown> {
+    const o = this.#o;
+    return {
+      mode: 'streaming',
+      version: o.version,
+      servicePath: o.servicePath,
+      port: o.port,
+      ...(o.projectId === undefined ? {} : { projectId: o.projectId }),
+      location: o.location,
+      auth: o.auth.kind === 'serviceAccount' ? { kind: o.auth.kind, client_email: o.auth.credentials.client_email } : o.auth.kind,
+      ...(o.model === undefined ? {} : { model: o.model }),
+      maxStreamMs: o.maxStreamMs,
+      rotateAfterMs: o.rotateAfterMs,
+    };
+  }
+
   /** Load the package, check credentials, open the channel. */
   async warmup(): Promise<void> {
     const client = await this.getClient();
