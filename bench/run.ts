@@ -10,6 +10,7 @@
  *   npm run bench                 # everything (~5 min on 2 cores)
  *   npm run bench -- --quick      # a smoke run (~1 min)
  *   npm run bench -- --only=1,3   # some scenarios
+ *   npm run bench -- --only=5     # resampling quality and speed (~30 s)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,10 +23,11 @@ import { mean, percentile, round, table } from './lib/stats.js';
 import type { HandshakeOutput } from './scenarios/handshakes.js';
 import type { LatencyOutput, LatencyVariant } from './scenarios/latency.js';
 import type { LoadOutput } from './scenarios/load.js';
+import type { ResamplingRow } from './scenarios/resampling.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const only = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? '1,2,3,4').split(','));
+const only = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? '1,2,3,4,5').split(','));
 /** No load run starts unless it can finish before this (the whole bench must stay under 10 minutes). */
 const DEADLINE_MS = 9 * 60_000;
 /** Before a load run, wait (at most QUIET_WAIT_MS) until other work uses less than this many cores. */
@@ -356,6 +358,38 @@ async function scenario4(): Promise<void> {
   };
 }
 
+// ─────────────────────────────── scenario 5 ───────────────────────────────
+async function scenario5(): Promise<void> {
+  say('## 5. Resampling quality and speed, 8 kHz ↔ 16 kHz\n');
+  const rows = await runWorker<ResamplingRow[]>('scenarios/resampling.ts', { cpuBudgetMs: quick ? 400 : 1500 }, 180_000);
+  for (const direction of ['8→16 kHz', '16→8 kHz'] as const) {
+    const own = rows.filter((r) => r.direction === direction);
+    const base = own.find((r) => r.implementation.includes('0.1'))?.audioSecPerCpuSec ?? Number.NaN;
+    say(`${direction}${direction === '8→16 kHz' ? ' (image rejection: tones 50–3400 Hz, images at 8000 − f)' : ' (alias rejection: tones 4.6–7.95 kHz, aliases at 8000 − f)'}:\n`);
+    say(
+      table(
+        ['implementation', 'ripple to 3.4 kHz dB', 'gain 3.4 kHz dB', 'gain 3.6 kHz dB', direction === '8→16 kHz' ? 'worst image dB' : 'worst alias dB', 'audio-s per CPU-s (best of 5)', 'median', 'vs 0.1'],
+        own.map((r) => [
+          r.implementation,
+          r.rippleDb,
+          r.gain3400Db,
+          r.gain3600Db,
+          r.worstMirrorDb,
+          r.audioSecPerCpuSec,
+          r.medianAudioSecPerCpuSec,
+          `${round(r.audioSecPerCpuSec / base, 2)}×`,
+        ]),
+      ),
+    );
+    say();
+  }
+  results.scenario5 = {
+    description:
+      'tone sweeps (float, 0.1 s DFT windows) and the sample call in 20 ms Int16 frames; ripple = max |gain| of tones 50–3400 Hz; worst mirror = image (up) or alias (down) level relative to the tone',
+    rows,
+  };
+}
+
 // ─────────────────────────────── main ───────────────────────────────
 say(`# streaming-stt bench — ${results.date as string}, Node ${process.version}, ${results.cpus as number} × ${results.cpuModel as string}\n`);
 say(`Emulator (separate process): authenticate ${SEEDS_LATENCY.authMs} ms, handshake ${SEEDS_LATENCY.connectMs} ms, EPD ${EPD_MS} ms, recognition ${SEEDS_LATENCY.processingMs} ms after the end point.\n`);
@@ -363,6 +397,7 @@ say(`Emulator (separate process): authenticate ${SEEDS_LATENCY.authMs} ms, hands
 const scenarios: [string, () => Promise<void>][] = [
   ['1', scenario1],
   ['3', scenario3],
+  ['5', scenario5],
   ['4', scenario4],
   ['2', scenario2],
 ];
@@ -384,7 +419,7 @@ results.totalSeconds = round(elapsed() / 1000);
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 // only a full run replaces the committed results; quick or partial runs write an ignored file
-const partial = quick || only.size < 4;
+const partial = quick || only.size < 5;
 const file = `${dir}${partial ? 'partial.tmp.json' : 'latest.json'}`;
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 say(`Done in ${results.totalSeconds as number} s; figures written to ${file}`);
