@@ -18,6 +18,8 @@ import { observeStream } from './stream-observer.js';
 
 import { resolveReliability, type FallbackOptions, type ReconnectOptions, type ResolvedReliability } from '../stream/reliability.js';
 import { ProviderHealth } from './health.js';
+import type { TelemetryOptions } from '../telemetry/options.js';
+import { RecognizerTelemetry } from '../telemetry/recognizer-telemetry.js';
 
 export type { FallbackOptions, ReconnectOptions };
 
@@ -36,6 +38,14 @@ export interface StreamingRecognizerOptions {
   reconnect?: ReconnectOptions | false;
   /** `{ debug, info, warn, error }`; default silent. */
   logger?: Logger;
+  /**
+   * OpenTelemetry spans and metrics (docs/metrics.md, "OpenTelemetry"): `true` records to the
+   * global providers of `@opentelemetry/api` (no-ops until an SDK registers), an object names
+   * the providers. Needs the optional peer dependency `@opentelemetry/api`; without it,
+   * telemetry stays off and one warning is logged. Default off: nothing loaded or subscribed.
+   * @throws {@link ConfigurationError} (from the constructor) for a value of another type.
+   */
+  telemetry?: boolean | TelemetryOptions;
 }
 
 /** `availability` payload: a provider left or re-entered rotation for new streams. */
@@ -84,6 +94,7 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
   private readonly aggregate = new MetricsAggregator();
   private streamIds = 0;
   private closed = false;
+  private readonly telemetry: RecognizerTelemetry | undefined;
 
   constructor(options: StreamingRecognizerOptions) {
     super();
@@ -103,6 +114,7 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
     this.language = options.language ?? 'ko-KR';
     this.logger = options.logger ?? silentLogger;
     this.reliability = resolveReliability(options.fallback, options.reconnect);
+    this.telemetry = RecognizerTelemetry.create(options.telemetry, this.logger);
     this.health = new ProviderHealth(
       this.providers,
       this.reliability.recoveryCooldownMs,
@@ -134,17 +146,20 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
    */
   stream(options: StreamOptions = {}): RecognitionStream {
     if (this.closed) throw new StateError('the recognizer is closed');
-    const s = new RecognitionStream({
-      providers: this.health.order(),
-      options,
-      language: this.language,
-      logger: this.logger,
-      reliability: this.reliability,
-      onProviderFailed: (p, err) => this.health.failed(p, err),
-      onClosed: (x) => this.open.delete(x),
-    });
+    const streamId = ++this.streamIds;
+    const create = (): RecognitionStream =>
+      new RecognitionStream({
+        providers: this.health.order(),
+        options,
+        language: this.language,
+        logger: this.logger,
+        reliability: this.reliability,
+        onProviderFailed: (p, err) => this.health.failed(p, err),
+        onClosed: (x) => this.open.delete(x),
+      });
+    const s = this.telemetry ? this.telemetry.stream(streamId, options, options.language ?? this.language, create) : create();
     this.open.add(s);
-    observeStream(s, { streamId: ++this.streamIds, aggregator: this.aggregate, logger: this.logger });
+    observeStream(s, { streamId, aggregator: this.aggregate, logger: this.logger });
     return s;
   }
 
@@ -186,7 +201,8 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
 
   /** Fetch tokens and open pre-warmed connections of every provider. Rejects with the first failure. */
   async warmup(): Promise<void> {
-    await Promise.all(this.providers.map((p) => p.warmup?.({ logger: this.logger })));
+    const run = () => Promise.all(this.providers.map((p) => p.warmup?.({ logger: this.logger })));
+    await (this.telemetry ? this.telemetry.run(run) : run());
   }
 
   /** Abort open streams, then close every provider's pools, sockets and timers. Idempotent. */
@@ -195,6 +211,7 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
     this.closed = true;
     this.health.close();
     for (const s of [...this.open]) s.abort('recognizer closed');
+    this.telemetry?.close();
     await Promise.all(this.providers.map((p) => p.close?.()));
     this.removeAllListeners();
   }
