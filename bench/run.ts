@@ -168,7 +168,13 @@ const staggerFor = (calls: number) => Math.min(5000, calls * 10);
 const runEstimateMs = (calls: number) => QUIET_WAIT_MS + 4000 + staggerFor(calls) + truth.durationMs + 3000 + calls * 5;
 let retries = 0;
 
-async function loadRunOnce(calls: number, attempt: number, chunkMs?: number): Promise<LoadRow> {
+/** Variants of a load run: the provider's frame size, and an OpenTelemetry SDK registered with `telemetry: true`. */
+interface LoadVariant {
+  chunkMs?: number;
+  otel?: boolean;
+}
+
+async function loadRunOnce(calls: number, attempt: number, { chunkMs, otel }: LoadVariant = {}): Promise<LoadRow> {
   await waitForQuiet(QUIET_CORES, QUIET_WAIT_MS);
   const name = `s2-${calls}-${attempt}`;
   const ep = await startEmulator(name);
@@ -177,7 +183,7 @@ async function loadRunOnce(calls: number, attempt: number, chunkMs?: number): Pr
   try {
     const r = await runWorker<LoadOutput>(
       'scenarios/load.ts',
-      { calls, staggerMs, serverMs: EPD_MS + SEEDS_LATENCY.processingMs, epdMs: EPD_MS, ...ep, ...(chunkMs ? { chunkMs } : {}) },
+      { calls, staggerMs, serverMs: EPD_MS + SEEDS_LATENCY.processingMs, epdMs: EPD_MS, ...ep, ...(chunkMs ? { chunkMs } : {}), ...(otel ? { otel } : {}) },
       60_000 + calls * 40,
       ['--expose-gc'],
     );
@@ -194,18 +200,18 @@ async function loadRunOnce(calls: number, attempt: number, chunkMs?: number): Pr
 const sustained = (r: LoadRow) => r.eldP99Ms < ELD_LIMIT_MS && r.failedCalls === 0 && r.finals === r.expectedFinals;
 
 /** One load level; rerun once when it fails while other processes were busy (bounded by MAX_RETRIES). */
-async function loadRun(calls: number, chunkMs?: number): Promise<LoadRow> {
-  const r = await loadRunOnce(calls, 1, chunkMs);
+async function loadRun(calls: number, variant: LoadVariant = {}): Promise<LoadRow> {
+  const r = await loadRunOnce(calls, 1, variant);
   if (sustained(r) || (r.otherCores ?? 0) <= NOISY_CORES || retries >= MAX_RETRIES) return r;
   if (elapsed() + runEstimateMs(calls) > DEADLINE_MS) return r;
   retries++;
   say(`  ${calls} calls: over the limit while other processes used ${r.otherCores} cores; running it once more`);
-  return loadRunOnce(calls, 2, chunkMs);
+  return loadRunOnce(calls, 2, variant);
 }
 
 function loadRowCells(r: LoadRow): (string | number)[] {
   return [
-    `${r.calls}${r.chunkMs !== 100 ? ` (chunkMs ${r.chunkMs})` : ''}${r.attempt > 1 ? ' (rerun)' : ''}`,
+    `${r.calls}${r.chunkMs !== 100 ? ` (chunkMs ${r.chunkMs})` : ''}${r.otel ? ' (OTel SDK)' : ''}${r.attempt > 1 ? ' (rerun)' : ''}`,
     `${r.finals}/${r.expectedFinals}`,
     r.overheadMs.p50,
     r.overheadMs.p99,
@@ -237,9 +243,21 @@ async function scenario2(): Promise<void> {
   const COMPARE_CALLS = 200;
   const compare: LoadRow[] = [];
   if (!quick && elapsed() + runEstimateMs(COMPARE_CALLS) <= DEADLINE_MS) {
-    const r = await loadRun(COMPARE_CALLS, 20);
+    const r = await loadRun(COMPARE_CALLS, { chunkMs: 20 });
     compare.push(r);
     say(`  ${COMPARE_CALLS} calls with chunkMs 20: overhead p50 ${r.overheadMs.p50} ms, p99 ${r.overheadMs.p99} ms, CPU ${r.cpuPct}% (${Math.round(elapsed() / 1000)} s)`);
+  }
+  // the cost of OpenTelemetry: the same load without and with an SDK registered (telemetry: true), back to back
+  const otelPairs: [LoadRow, LoadRow][] = [];
+  for (const n of quick ? [50] : [200, 500]) {
+    if (elapsed() + 2 * runEstimateMs(n) > DEADLINE_MS) {
+      say(`  OpenTelemetry comparison at ${n} calls: skipped, the time budget is spent`);
+      continue;
+    }
+    const off = await loadRun(n);
+    const on = await loadRun(n, { otel: true });
+    otelPairs.push([off, on]);
+    say(`  ${n} calls without / with an OpenTelemetry SDK: CPU ${off.cpuPct}% / ${on.cpuPct}%, ELD p99 ${off.eldP99Ms} / ${on.eldP99Ms} ms, ${on.spansExported} spans (${Math.round(elapsed() / 1000)} s)`);
   }
   // largest call count with event-loop delay p99 under the limit: doubling, then bisection; bounded
   const search: LoadRow[] = [];
@@ -274,6 +292,14 @@ async function scenario2(): Promise<void> {
     say('Frame size comparison (same load, `chunkMs: 20` instead of the default 100):\n');
     say(table(header, [...rows.filter((r) => r.calls === COMPARE_CALLS), ...compare].map(loadRowCells)));
   }
+  if (otelPairs.length > 0) {
+    say();
+    say('OpenTelemetry: the same load without, then with an SDK registered (`telemetry: true`; spans to a discarding exporter through a BatchSpanProcessor, metrics to an in-memory reader), back to back:\n');
+    say(table([...header, 'CPU on/off', 'spans'], otelPairs.flatMap(([off, on]) => [
+      [...loadRowCells(off), '', ''],
+      [...loadRowCells(on), `${round(on.cpuPct / off.cpuPct, 2)}×`, on.spansExported],
+    ])));
+  }
   say();
   const verdict = Number.isFinite(fail)
     ? `largest call count sustained with event-loop delay p99 < ${ELD_LIMIT_MS} ms: ${pass} (${fail} was over)`
@@ -287,6 +313,7 @@ async function scenario2(): Promise<void> {
     levels: rows,
     search,
     chunkMsComparison: compare,
+    otelComparison: otelPairs.map(([off, on]) => ({ calls: off.calls, off, on, cpuRatio: round(on.cpuPct / off.cpuPct, 3) })),
     maxCallsUnderEld: { limitMs: ELD_LIMIT_MS, pass, fail: Number.isFinite(fail) ? fail : null, verdict },
   };
 }
