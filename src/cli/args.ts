@@ -9,8 +9,10 @@ import { UsageError } from './errors.js';
 
 /** Provider ids the command line can configure. */
 export const PROVIDER_IDS = ['rtzr', 'google', 'whisper', 'whisperlive'] as const;
+/** A provider id of {@link PROVIDER_IDS}. */
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
+/** `streaming-stt help`. */
 export const USAGE = `Usage: streaming-stt <command> [options]
 
 Commands:
@@ -43,6 +45,7 @@ const PROVIDER_OPTIONS = `  --providers <ids>           comma-separated, in prio
   --whisperlive-url <ws-url>  a WhisperLive server (configures provider "whisperlive")
   --language <bcp47>          language of the audio (default ko-KR)`;
 
+/** `streaming-stt help transcribe`. */
 export const TRANSCRIBE_USAGE = `Usage: streaming-stt transcribe <file.wav | -> [options]
 
 Recognise a recording and print partials, finals and a summary. "-" reads stdin: a WAV, or raw
@@ -70,6 +73,7 @@ Examples:
   npx streaming-stt transcribe call.wav --json | jq -r 'select(.type == "final") | .text'
   arecord -f S16_LE -r 16000 -c 1 -t raw | npx streaming-stt transcribe - --encoding linear16 --rate 16000`;
 
+/** `streaming-stt help check`. */
 export const CHECK_USAGE = `Usage: streaming-stt check [options]
 
 For each configured provider: an access token, a connection (handshake), 100 ms of silence and
@@ -92,6 +96,7 @@ export interface ProviderFlags {
   format: 'json' | 'human' | 'auto';
 }
 
+/** `transcribe`, validated. */
 export interface TranscribeCommand extends ProviderFlags {
   command: 'transcribe';
   input: string;
@@ -104,11 +109,13 @@ export interface TranscribeCommand extends ProviderFlags {
   script?: string;
 }
 
+/** `check`, validated. */
 export interface CheckCommand extends ProviderFlags {
   command: 'check';
   timeoutMs: number;
 }
 
+/** A parsed command line. */
 export type Command =
   | TranscribeCommand
   | CheckCommand

@@ -15,6 +15,7 @@ export const FRAME_MS = 20;
 /** Largest WAV read from stdin (it must be read whole for its header). */
 const MAX_STDIN_WAV_BYTES = 1 << 30;
 
+/** The audio of a run, in the input's own format. */
 export interface AudioInput {
   format: Required<AudioFormat>;
   /** Length, ms; undefined for raw audio on stdin (streamed as it arrives). */
@@ -58,6 +59,7 @@ function fromWav(bytes: Uint8Array, name: string, raw: RawFormat | undefined, no
   }
 }
 
+/** `--encoding` and `--rate`: the format of raw audio (Hz). */
 export interface RawFormat {
   encoding: AudioEncoding;
   rate: number;

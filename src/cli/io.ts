@@ -5,6 +5,7 @@
  */
 import type { WriteStream } from 'node:tty';
 
+/** Streams, environment and interrupt signal of a command. */
 export interface Io {
   stdout: NodeJS.WritableStream & Partial<Pick<WriteStream, 'isTTY' | 'columns' | 'hasColors'>>;
   stderr: NodeJS.WritableStream;

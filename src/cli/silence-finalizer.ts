@@ -10,6 +10,7 @@ import type { AudioFormat } from '../audio/format.js';
 import { decodeAlaw, decodeMulaw } from '../audio/g711.js';
 import { bytesAsFloat32, bytesAsInt16, float32ToPcm16 } from '../audio/pcm.js';
 
+/** Calls `onEnd` whenever the energy endpointer decides an utterance ended after `silenceMs` of silence. */
 export class SilenceFinalizer {
   private readonly endpointer: Endpointer;
 

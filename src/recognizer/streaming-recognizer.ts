@@ -147,9 +147,10 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
   stream(options: StreamOptions = {}): RecognitionStream {
     if (this.closed) throw new StateError('the recognizer is closed');
     const streamId = ++this.streamIds;
+    const providers = this.health.order();
     const create = (): RecognitionStream =>
       new RecognitionStream({
-        providers: this.health.order(),
+        providers,
         options,
         language: this.language,
         logger: this.logger,
@@ -157,7 +158,9 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
         onProviderFailed: (p, err) => this.health.failed(p, err),
         onClosed: (x) => this.open.delete(x),
       });
-    const s = this.telemetry ? this.telemetry.stream(streamId, options, options.language ?? this.language, create) : create();
+    const s = this.telemetry
+      ? this.telemetry.stream({ streamId, options, language: options.language ?? this.language, provider: providers[0]?.id }, create)
+      : create();
     this.open.add(s);
     observeStream(s, { streamId, aggregator: this.aggregate, logger: this.logger });
     return s;

@@ -18,13 +18,12 @@ import { diagnosticsChannels, type ConnectDiagnostic, type TokenDiagnostic } fro
 import { ConfigurationError } from '../errors/index.js';
 import type { Logger } from '../logger.js';
 import type { RecognitionStream } from '../stream/recognition-stream.js';
-import type { StreamOptions } from '../stream/types.js';
 import { VERSION } from '../version.js';
 import { createInstruments, type Instruments } from './instruments.js';
 import { ATTR, SCOPE, SPANS } from './names.js';
 import type { TelemetryOptions } from './options.js';
 import { loadOtelApi, type OtelApi } from './otel-api.js';
-import { nowMs, StreamTelemetry, type StreamTrace } from './stream-telemetry.js';
+import { nowMs, StreamTelemetry, type StreamInfo, type StreamTrace } from './stream-telemetry.js';
 
 /** Async-context store: the stream a provider is working for, or `null` for `warmup()`. */
 type Store = StreamTrace | null;
@@ -85,8 +84,8 @@ export class RecognizerTelemetry {
    * Create a stream with `create` inside its telemetry context (so the token requests and
    * handshakes it causes find its span), then observe its events.
    */
-  stream(streamId: number, options: StreamOptions, language: string, create: () => RecognitionStream): RecognitionStream {
-    const t = new StreamTelemetry(this.api, this.tracer, this.m, streamId, options, language);
+  stream(info: StreamInfo, create: () => RecognitionStream): RecognitionStream {
+    const t = new StreamTelemetry(this.api, this.tracer, this.m, info);
     const stream = this.als.run(t, create);
     t.observe(stream);
     return stream;

@@ -21,10 +21,25 @@ export interface StreamTrace {
   readonly closed: boolean;
 }
 
+/** What the recognizer knows about a stream it is about to create. @internal */
+export interface StreamInfo {
+  /** Recognizer-local stream id (1, 2, 3…). */
+  streamId: number;
+  options: StreamOptions;
+  /** The stream's BCP-47 language. */
+  language: string;
+  /** Id of the provider the stream starts on (the first in rotation). */
+  provider: string | undefined;
+}
+
 /** Wall-clock now, ms since the epoch, sub-millisecond (what OpenTelemetry's `TimeInput` takes as a number). */
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
-/** @internal */
+/**
+ * One stream's span, fallback spans and event-fed metrics. Created just before the stream (so its
+ * span is the parent of what the stream's creation causes), then {@link StreamTelemetry.observe}d.
+ * @internal
+ */
 export class StreamTelemetry implements StreamTrace {
   closed = false;
   private readonly span: Span | undefined;
@@ -39,19 +54,18 @@ export class StreamTelemetry implements StreamTrace {
     private readonly api: OtelApi,
     private readonly tracer: import('@opentelemetry/api').Tracer | undefined,
     private readonly m: Instruments | undefined,
-    streamId: number,
-    options: StreamOptions,
-    language: string,
+    private readonly info: StreamInfo,
   ) {
     if (tracer) {
-      const audio = options.audio;
+      const audio = info.options.audio;
       this.span = tracer.startSpan(SPANS.stream, {
         kind: api.SpanKind.INTERNAL,
         attributes: {
-          [ATTR.streamId]: streamId,
-          [ATTR.language]: language,
+          [ATTR.streamId]: info.streamId,
+          [ATTR.language]: info.language,
           [ATTR.encoding]: audio?.encoding ?? 'linear16',
           [ATTR.sampleRate]: audio?.sampleRate ?? 16000,
+          ...(info.provider ? { [ATTR.provider]: info.provider } : {}),
         },
       });
       this.ctx = api.trace.setSpan(api.context.active(), this.span);
@@ -65,9 +79,7 @@ export class StreamTelemetry implements StreamTrace {
   /** Subscribe to the stream (right after it was created, before it can emit). */
   observe(stream: RecognitionStream): void {
     const { api, m } = this;
-    const first = stream.provider;
-    this.span?.setAttribute(ATTR.provider, first);
-    m?.streams.add(1, { [ATTR.provider]: first });
+    m?.streams.add(1, this.info.provider ? { [ATTR.provider]: this.info.provider } : {});
     stream.on('open', ({ provider }) => {
       if (!this.connected) m?.openConnections.add(1, { [ATTR.provider]: provider });
       else if (this.connected !== provider) {
@@ -110,7 +122,8 @@ export class StreamTelemetry implements StreamTrace {
       }
     });
     stream.on('error', (err) => {
-      m?.errors.add(1, { [ATTR.errorType]: err.code, [ATTR.operation]: 'stream', [ATTR.provider]: err.provider ?? stream.provider });
+      const provider = err.provider ?? this.connected ?? this.info.provider;
+      m?.errors.add(1, { [ATTR.errorType]: err.code, [ATTR.operation]: 'stream', ...(provider ? { [ATTR.provider]: provider } : {}) });
     });
     stream.once('close', (summary) => {
       this.disconnected();

@@ -26,6 +26,7 @@ function bar(fraction: number): string {
   return `${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}`;
 }
 
+/** Lines for people: redrawn in place on a terminal, plain into a pipe (`--text`). */
 export class HumanRenderer implements TranscribeRenderer {
   private readonly live: LiveRegion | undefined;
   private readonly color: boolean;

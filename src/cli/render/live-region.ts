@@ -10,6 +10,7 @@ import readline from 'node:readline';
 import type { WriteStream } from 'node:tty';
 import { truncate } from './width.js';
 
+/** The redrawn lines at the bottom of a terminal, and printing above them. */
 export class LiveRegion {
   /** Lines drawn now (0 when cleared). */
   private drawn = 0;

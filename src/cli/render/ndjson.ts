@@ -23,6 +23,7 @@ const transcript = (t: Transcript) => ({
   ...(t.words ? { words: t.words } : {}),
 });
 
+/** One JSON object per event, through `write` (stdout). */
 export class NdjsonRenderer implements TranscribeRenderer {
   private readonly t0 = performance.now();
 
