@@ -148,16 +148,15 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
     if (this.closed) throw new StateError('the recognizer is closed');
     const streamId = ++this.streamIds;
     const providers = this.health.order();
-    const create = (): RecognitionStream =>
-      new RecognitionStream({
-        providers,
-        options,
-        language: this.language,
-        logger: this.logger,
-        reliability: this.reliability,
-        onProviderFailed: (p, err) => this.health.failed(p, err),
-        onClosed: (x) => this.open.delete(x),
-      });
+    const create = (): RecognitionStream => new RecognitionStream({
+      providers,
+      options,
+      language: this.language,
+      logger: this.logger,
+      reliability: this.reliability,
+      onProviderFailed: (p, err) => this.health.failed(p, err),
+      onClosed: (x) => this.open.delete(x),
+    });
     const s = this.telemetry
       ? this.telemetry.stream({ streamId, options, language: options.language ?? this.language, provider: providers[0]?.id }, create)
       : create();
