@@ -22,8 +22,8 @@ Commands:
 
 Providers come from the environment (RTZR_CLIENT_ID + RTZR_CLIENT_SECRET [RTZR_API_BASE,
 RTZR_WEBSOCKET_URL]; GOOGLE_API_KEY or GOOGLE_APPLICATION_CREDENTIALS) and from flags
-(--whisper-url, --whisperlive-url). With none of them, the built-in emulators are used (say so on
-stderr), as with --emulator.
+(--whisper-url, --whisperlive-url). With none of them, the built-in emulators are used (as stderr
+says), as with --emulator.
 
 Output: on a terminal, partials update in place, finals print with their times and latency, a
 progress bar follows the file, and a summary table ends the run. Piped (or with --json): NDJSON,
