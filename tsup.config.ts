@@ -42,16 +42,26 @@ function writeThirdPartyLicenses(): void {
   );
 }
 
-export default defineConfig({
+export default defineConfig([{
   entry: { index: 'src/index.ts', testing: 'src/testing/index.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
-  clean: true,
+  // everything in dist/ but the CLI, which the second build below writes at the same time
+  clean: ['!cli.js'],
   target: 'node20',
   platform: 'node',
   splitting: false,
   treeshake: true,
   noExternal: BUNDLED,
   onSuccess: async () => writeThirdPartyLicenses(),
-});
+}, {
+  // The `streaming-stt` command (run by bin/streaming-stt.js): ESM only, no types, no source map.
+  entry: { cli: 'src/cli/main.ts' },
+  format: ['esm'],
+  clean: false,
+  target: 'node20',
+  platform: 'node',
+  splitting: false,
+  treeshake: true,
+}]);

@@ -10,6 +10,7 @@
  *   npm run bench                 # everything (~5 min on 2 cores)
  *   npm run bench -- --quick      # a smoke run (~1 min)
  *   npm run bench -- --only=1,3   # some scenarios
+ *   npm run bench -- --only=6     # resampling quality and speed (~30 s)
  *
  * Scenario 5 (a fleet on one RedisCoordinator) starts its own redis-server (Debian's package);
  * without it, that scenario is skipped with a message.
@@ -27,10 +28,11 @@ import type { LatencyOutput, LatencyVariant } from './scenarios/latency.js';
 import type { LoadOutput } from './scenarios/load.js';
 import type { FleetCall, FleetOutput } from './scenarios/fleet.js';
 import { RedisServer, redisServerPath } from '../test/helpers/redis-server.js';
+import type { ResamplingRow } from './scenarios/resampling.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const only = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? '1,2,3,4,5').split(','));
+const only = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? '1,2,3,4,5,6').split(','));
 /** No load run starts unless it can finish before this (the whole bench must stay under 10 minutes). */
 const DEADLINE_MS = 9 * 60_000;
 /** Before a load run, wait (at most QUIET_WAIT_MS) until other work uses less than this many cores. */
@@ -171,7 +173,13 @@ const staggerFor = (calls: number) => Math.min(5000, calls * 10);
 const runEstimateMs = (calls: number) => QUIET_WAIT_MS + 4000 + staggerFor(calls) + truth.durationMs + 3000 + calls * 5;
 let retries = 0;
 
-async function loadRunOnce(calls: number, attempt: number, chunkMs?: number): Promise<LoadRow> {
+/** Variants of a load run: the provider's frame size, and an OpenTelemetry SDK registered with `telemetry: true`. */
+interface LoadVariant {
+  chunkMs?: number;
+  otel?: boolean;
+}
+
+async function loadRunOnce(calls: number, attempt: number, { chunkMs, otel }: LoadVariant = {}): Promise<LoadRow> {
   await waitForQuiet(QUIET_CORES, QUIET_WAIT_MS);
   const name = `s2-${calls}-${attempt}`;
   const ep = await startEmulator(name);
@@ -180,7 +188,7 @@ async function loadRunOnce(calls: number, attempt: number, chunkMs?: number): Pr
   try {
     const r = await runWorker<LoadOutput>(
       'scenarios/load.ts',
-      { calls, staggerMs, serverMs: EPD_MS + SEEDS_LATENCY.processingMs, epdMs: EPD_MS, ...ep, ...(chunkMs ? { chunkMs } : {}) },
+      { calls, staggerMs, serverMs: EPD_MS + SEEDS_LATENCY.processingMs, epdMs: EPD_MS, ...ep, ...(chunkMs ? { chunkMs } : {}), ...(otel ? { otel } : {}) },
       60_000 + calls * 40,
       ['--expose-gc'],
     );
@@ -197,18 +205,18 @@ async function loadRunOnce(calls: number, attempt: number, chunkMs?: number): Pr
 const sustained = (r: LoadRow) => r.eldP99Ms < ELD_LIMIT_MS && r.failedCalls === 0 && r.finals === r.expectedFinals;
 
 /** One load level; rerun once when it fails while other processes were busy (bounded by MAX_RETRIES). */
-async function loadRun(calls: number, chunkMs?: number): Promise<LoadRow> {
-  const r = await loadRunOnce(calls, 1, chunkMs);
+async function loadRun(calls: number, variant: LoadVariant = {}): Promise<LoadRow> {
+  const r = await loadRunOnce(calls, 1, variant);
   if (sustained(r) || (r.otherCores ?? 0) <= NOISY_CORES || retries >= MAX_RETRIES) return r;
   if (elapsed() + runEstimateMs(calls) > DEADLINE_MS) return r;
   retries++;
   say(`  ${calls} calls: over the limit while other processes used ${r.otherCores} cores; running it once more`);
-  return loadRunOnce(calls, 2, chunkMs);
+  return loadRunOnce(calls, 2, variant);
 }
 
 function loadRowCells(r: LoadRow): (string | number)[] {
   return [
-    `${r.calls}${r.chunkMs !== 100 ? ` (chunkMs ${r.chunkMs})` : ''}${r.attempt > 1 ? ' (rerun)' : ''}`,
+    `${r.calls}${r.chunkMs !== 100 ? ` (chunkMs ${r.chunkMs})` : ''}${r.otel ? ' (OTel SDK)' : ''}${r.attempt > 1 ? ' (rerun)' : ''}`,
     `${r.finals}/${r.expectedFinals}`,
     r.overheadMs.p50,
     r.overheadMs.p99,
@@ -240,9 +248,21 @@ async function scenario2(): Promise<void> {
   const COMPARE_CALLS = 200;
   const compare: LoadRow[] = [];
   if (!quick && elapsed() + runEstimateMs(COMPARE_CALLS) <= DEADLINE_MS) {
-    const r = await loadRun(COMPARE_CALLS, 20);
+    const r = await loadRun(COMPARE_CALLS, { chunkMs: 20 });
     compare.push(r);
     say(`  ${COMPARE_CALLS} calls with chunkMs 20: overhead p50 ${r.overheadMs.p50} ms, p99 ${r.overheadMs.p99} ms, CPU ${r.cpuPct}% (${Math.round(elapsed() / 1000)} s)`);
+  }
+  // the cost of OpenTelemetry: the same load without and with an SDK registered (telemetry: true), back to back
+  const otelPairs: [LoadRow, LoadRow][] = [];
+  for (const n of quick ? [50] : [200, 500]) {
+    if (elapsed() + 2 * runEstimateMs(n) > DEADLINE_MS) {
+      say(`  OpenTelemetry comparison at ${n} calls: skipped, the time budget is spent`);
+      continue;
+    }
+    const off = await loadRun(n);
+    const on = await loadRun(n, { otel: true });
+    otelPairs.push([off, on]);
+    say(`  ${n} calls without / with an OpenTelemetry SDK: CPU ${off.cpuPct}% / ${on.cpuPct}%, ELD p99 ${off.eldP99Ms} / ${on.eldP99Ms} ms, ${on.spansExported} spans (${Math.round(elapsed() / 1000)} s)`);
   }
   // largest call count with event-loop delay p99 under the limit: doubling, then bisection; bounded
   const search: LoadRow[] = [];
@@ -277,6 +297,14 @@ async function scenario2(): Promise<void> {
     say('Frame size comparison (same load, `chunkMs: 20` instead of the default 100):\n');
     say(table(header, [...rows.filter((r) => r.calls === COMPARE_CALLS), ...compare].map(loadRowCells)));
   }
+  if (otelPairs.length > 0) {
+    say();
+    say('OpenTelemetry: the same load without, then with an SDK registered (`telemetry: true`; spans to a discarding exporter through a BatchSpanProcessor, metrics to an in-memory reader), back to back:\n');
+    say(table([...header, 'CPU on/off', 'spans'], otelPairs.flatMap(([off, on]) => [
+      [...loadRowCells(off), '', ''],
+      [...loadRowCells(on), `${round(on.cpuPct / off.cpuPct, 2)}×`, on.spansExported],
+    ])));
+  }
   say();
   const verdict = Number.isFinite(fail)
     ? `largest call count sustained with event-loop delay p99 < ${ELD_LIMIT_MS} ms: ${pass} (${fail} was over)`
@@ -290,6 +318,7 @@ async function scenario2(): Promise<void> {
     levels: rows,
     search,
     chunkMsComparison: compare,
+    otelComparison: otelPairs.map(([off, on]) => ({ calls: off.calls, off, on, cpuRatio: round(on.cpuPct / off.cpuPct, 3) })),
     maxCallsUnderEld: { limitMs: ELD_LIMIT_MS, pass, fail: Number.isFinite(fail) ? fail : null, verdict },
   };
 }
@@ -492,6 +521,38 @@ async function scenario5(): Promise<void> {
   };
 }
 
+// ─────────────────────────────── scenario 6 ───────────────────────────────
+async function scenario6(): Promise<void> {
+  say('## 6. Resampling quality and speed, 8 kHz ↔ 16 kHz\n');
+  const rows = await runWorker<ResamplingRow[]>('scenarios/resampling.ts', { cpuBudgetMs: quick ? 400 : 1500 }, 180_000);
+  for (const direction of ['8→16 kHz', '16→8 kHz'] as const) {
+    const own = rows.filter((r) => r.direction === direction);
+    const base = own.find((r) => r.implementation.includes('0.1'))?.audioSecPerCpuSec ?? Number.NaN;
+    say(`${direction}${direction === '8→16 kHz' ? ' (image rejection: tones 50–3400 Hz, images at 8000 − f)' : ' (alias rejection: tones 4.6–7.95 kHz, aliases at 8000 − f)'}:\n`);
+    say(
+      table(
+        ['implementation', 'ripple to 3.4 kHz dB', 'gain 3.4 kHz dB', 'gain 3.6 kHz dB', direction === '8→16 kHz' ? 'worst image dB' : 'worst alias dB', 'audio-s per CPU-s (best of 5)', 'median', 'vs 0.1'],
+        own.map((r) => [
+          r.implementation,
+          r.rippleDb,
+          r.gain3400Db,
+          r.gain3600Db,
+          r.worstMirrorDb,
+          r.audioSecPerCpuSec,
+          r.medianAudioSecPerCpuSec,
+          `${round(r.audioSecPerCpuSec / base, 2)}×`,
+        ]),
+      ),
+    );
+    say();
+  }
+  results.scenario6 = {
+    description:
+      'tone sweeps (float, 0.1 s DFT windows) and the sample call in 20 ms Int16 frames; ripple = max |gain| of tones 50–3400 Hz; worst mirror = image (up) or alias (down) level relative to the tone',
+    rows,
+  };
+}
+
 // ─────────────────────────────── main ───────────────────────────────
 say(`# streaming-stt bench — ${results.date as string}, Node ${process.version}, ${results.cpus as number} × ${results.cpuModel as string}\n`);
 say(`Emulator (separate process): authenticate ${SEEDS_LATENCY.authMs} ms, handshake ${SEEDS_LATENCY.connectMs} ms, EPD ${EPD_MS} ms, recognition ${SEEDS_LATENCY.processingMs} ms after the end point.\n`);
@@ -499,6 +560,7 @@ say(`Emulator (separate process): authenticate ${SEEDS_LATENCY.authMs} ms, hands
 const scenarios: [string, () => Promise<void>][] = [
   ['1', scenario1],
   ['3', scenario3],
+  ['6', scenario6],
   ['4', scenario4],
   ['5', scenario5],
   ['2', scenario2],
@@ -521,7 +583,7 @@ results.totalSeconds = round(elapsed() / 1000);
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 // only a full run replaces the committed results; quick or partial runs write an ignored file
-const partial = quick || only.size < 5;
+const partial = quick || only.size < 6;
 const file = `${dir}${partial ? 'partial.tmp.json' : 'latest.json'}`;
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 say(`Done in ${results.totalSeconds as number} s; figures written to ${file}`);

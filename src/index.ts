@@ -80,6 +80,7 @@ export {
 } from './errors/index.js';
 export type { SttErrorCode, SttErrorOptions } from './errors/index.js';
 export type { Logger } from './logger.js';
+export type { TelemetryOptions, TelemetryTracerProvider, TelemetryMeterProvider } from './telemetry/options.js';
 export type { AudioEncoding, AudioFormat } from './audio/format.js';
 export { decodeMulaw, encodeMulaw, decodeAlaw, encodeAlaw } from './audio/g711.js';
 export { pcm16ToFloat32, float32ToPcm16 } from './audio/pcm.js';

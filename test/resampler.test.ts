@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Resampler } from '../src/audio/resampler.js';
 import { ConfigurationError } from '../src/errors/index.js';
+import { sweep, tones, type SweepSubject } from '../bench/lib/tone-sweep.js';
 
 /** Deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {
@@ -131,8 +132,8 @@ describe('Resampler: construction', () => {
     const r = new Resampler({ fromRate: 8000, toRate: 16000 });
     expect(r.fromRate).toBe(8000);
     expect(r.toRate).toBe(16000);
-    expect(r.delaySamples).toBe(36); // K = 18 input samples = 36 output samples = 2.25 ms
-    expect(new Resampler({ fromRate: 16000, toRate: 8000 }).delaySamples).toBe(18);
+    expect(r.delaySamples).toBe(40); // K = 20 input samples = 40 output samples = 2.5 ms
+    expect(new Resampler({ fromRate: 16000, toRate: 8000 }).delaySamples).toBe(20); // K = 40 at 16 kHz
     const fast = new Resampler({ fromRate: 8000, toRate: 16000, quality: 'fast' });
     const high = new Resampler({ fromRate: 8000, toRate: 16000, quality: 'high' });
     expect(fast.delaySamples).toBeLessThan(r.delaySamples);
@@ -360,6 +361,95 @@ describe('Resampler: signal quality', () => {
   });
 });
 
+/** A fresh resampler fed float frames, through the Float32 or the Int16 methods. */
+function subject(fromRate: number, toRate: number, quality: 'fast' | 'medium' | 'high', path: 'float' | 'int16'): () => SweepSubject {
+  return () => {
+    const r = new Resampler({ fromRate, toRate, quality });
+    if (path === 'float') return { process: (x) => r.processFloat(x) };
+    return {
+      process: (x) => {
+        const i16 = new Int16Array(x.length);
+        for (let i = 0; i < x.length; i++) i16[i] = Math.round(x[i]! * 32767);
+        const y = r.process(i16);
+        const f = new Float32Array(y.length);
+        for (let i = 0; i < y.length; i++) f[i] = y[i]! / 32767;
+        return f;
+      },
+    };
+  };
+}
+
+describe('Resampler: telephone band on a tone sweep (8 kHz <-> 16 kHz)', () => {
+  // Tones every 50 Hz; the pass band of 8 kHz telephone audio ends at 3.4 kHz.
+  const band = tones(50, 3400, 50);
+
+  for (const path of ['int16', 'float'] as const) {
+    it(`default quality, 8 -> 16 kHz (${path}): flat within 0.5 dB to 3.4 kHz, images below -80 dB`, () => {
+      const r = sweep(subject(8000, 16000, 'medium', path), { fromRate: 8000, toRate: 16000, passTones: band, mirrorTones: band });
+      expect(r.gainsDb).toHaveLength(band.length);
+      expect(r.rippleDb).toBeLessThan(0.5);
+      // Each tone's image (at 8000 - f, from 4.6 to 7.95 kHz) is at least 80 dB below the tone.
+      expect(r.worstMirrorDb).toBeLessThan(-80);
+    });
+  }
+
+  it('default quality, 16 -> 8 kHz: flat within 0.5 dB to 3.4 kHz, aliases of 4.6-7.95 kHz below -80 dB', () => {
+    const r = sweep(subject(16000, 8000, 'medium', 'int16'), {
+      fromRate: 16000,
+      toRate: 8000,
+      passTones: band,
+      mirrorTones: tones(4600, 7950, 50),
+    });
+    expect(r.rippleDb).toBeLessThan(0.5);
+    expect(r.worstMirrorDb).toBeLessThan(-80);
+  });
+
+  it('the top of the band: 3.4 kHz passes at 0 dB by default (the 0.1 design lost 1.3 dB there)', () => {
+    const r = sweep(subject(8000, 16000, 'medium', 'float'), { fromRate: 8000, toRate: 16000, passTones: [3400, 3500], mirrorTones: [] });
+    expect(Math.abs(r.gainsDb[0]!.db)).toBeLessThan(0.05);
+    expect(Math.abs(r.gainsDb[1]!.db)).toBeLessThan(0.1);
+  });
+
+  it("each quality keeps its documented band: 'fast' to 3.2 kHz, 'high' to 3.6 kHz", () => {
+    for (const [quality, top, images] of [
+      ['fast', 3200, -55],
+      ['high', 3600, -95],
+    ] as const) {
+      const band = tones(50, top, 50);
+      const r = sweep(subject(8000, 16000, quality, 'float'), { fromRate: 8000, toRate: 16000, passTones: band, mirrorTones: band });
+      expect(r.rippleDb, quality).toBeLessThan(0.5);
+      expect(r.worstMirrorDb, quality).toBeLessThan(images);
+    }
+  });
+
+  it('the general polyphase path has the same band: 8 -> 48 kHz flat to 3.4 kHz, first image below -80 dB', () => {
+    const r = sweep(subject(8000, 48000, 'medium', 'float'), { fromRate: 8000, toRate: 48000, passTones: band, mirrorTones: band });
+    expect(r.rippleDb).toBeLessThan(0.5);
+    expect(r.worstMirrorDb).toBeLessThan(-80);
+  });
+
+  it('the sweep sees a bad filter: the pass-band test fails on a filter that is not flat', () => {
+    // A 2-tap average (a crude low-pass) loses ~3 dB at 2 kHz: the measurement must show it.
+    const crude = (): SweepSubject => {
+      let prev = 0;
+      return {
+        process: (x) => {
+          const y = new Float32Array(x.length * 2);
+          for (let i = 0; i < x.length; i++) {
+            y[2 * i] = prev;
+            y[2 * i + 1] = (prev + x[i]!) / 2;
+            prev = x[i]!;
+          }
+          return y;
+        },
+      };
+    };
+    const r = sweep(crude, { fromRate: 8000, toRate: 16000, passTones: [2000], mirrorTones: [2000] });
+    expect(r.rippleDb).toBeGreaterThan(0.5);
+    expect(r.worstMirrorDb).toBeGreaterThan(-80);
+  });
+});
+
 describe('Resampler: delay and latency', () => {
   for (const [from, to] of PAIRS) {
     it(`${from} -> ${to} Hz: output is held back by exactly delaySamples, not shifted`, () => {
@@ -389,10 +479,19 @@ describe('Resampler: delay and latency', () => {
       // The peak is released once the input is D output samples' worth past it.
       expect(Math.round((peakReleasedAfter * to) / from) - D).toBeGreaterThan(k0);
       expect(Math.round(((peakReleasedAfter - 1) * to) / from) - D).toBeLessThanOrEqual(k0);
-      // delaySamples is exactly the filter look-ahead: the impulse reaches `reach`
-      // output samples ahead of k0, and nothing is held back beyond that (+1 for rounding).
+      // delaySamples is exactly the filter look-ahead: an impulse reaches `reach` output
+      // samples ahead of its own time, and nothing is held back beyond that (+1 for rounding).
+      // Two impulses, at n0 and n0 + 1: going down 2:1 the half-band filter's taps at even
+      // input distances are zeros, so an impulse on an output's own instant reaches no other output.
       let reach = 0;
-      for (let k = k0; k < y.length; k++) if (y[k] !== 0) reach = k - k0;
+      for (const shift of [0, 1]) {
+        const s = new Resampler({ fromRate: from, toRate: to });
+        const x = new Float32Array(total);
+        x[n0 + shift] = 0.5;
+        const z = concatFloat([s.processFloat(x), s.flushFloat()]);
+        const at = ((n0 + shift) * to) / from;
+        for (let k = k0; k < z.length; k++) if (z[k] !== 0) reach = Math.max(reach, k - at);
+      }
       expect(D).toBeGreaterThanOrEqual(reach);
       expect(D).toBeLessThanOrEqual(reach + 1);
     });

@@ -10,6 +10,11 @@
  * into the frame-fill wait (audio of the end point waits until its
  * `chunkMs` frame is full: with 20 ms input at real time that is exactly
  * `ceil(P/chunkMs)·chunkMs − ceil(P/20)·20` ms for end point P) and the rest.
+ *
+ * With `otel: true`, an OpenTelemetry SDK is registered globally first (a
+ * `BasicTracerProvider` whose `BatchSpanProcessor` exports to an exporter that
+ * counts and discards spans, and a `MeterProvider` with an in-memory reader)
+ * and the recognizer runs with `telemetry: true`: the cost of telemetry.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { RtzrProvider, StreamingRecognizer } from '../../src/index.js';
@@ -31,6 +36,8 @@ export interface LoadInput {
   credentials: { clientId: string; clientSecret: string };
   /** RtzrProvider chunkMs (default 100). */
   chunkMs?: number;
+  /** Register an OpenTelemetry SDK and enable the recognizer's telemetry. */
+  otel?: boolean;
 }
 
 export interface LoadOutput {
@@ -45,6 +52,10 @@ export interface LoadOutput {
   /** Overhead minus frame fill: transport, conversion, event loop, emulator scheduling. */
   restMs: { p50: number; p99: number; mean: number; max: number };
   chunkMs: number;
+  /** An OpenTelemetry SDK was registered and `telemetry: true` set. */
+  otel: boolean;
+  /** Spans the SDK exported (0 without `otel`). */
+  spansExported: number;
   finalLatencyMs: { p50: number; p99: number };
   cpuPct: number;
   /** Client CPU time, s. */
@@ -63,9 +74,39 @@ export interface LoadOutput {
 const RESOLUTION_MS = 10;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Register an OpenTelemetry SDK globally; returns the exported-span count and a shutdown. */
+async function registerOtel(): Promise<{ spans: () => number; shutdown: () => Promise<void> }> {
+  const { trace, metrics } = await import('@opentelemetry/api');
+  const { BasicTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+  const { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } = await import('@opentelemetry/sdk-metrics');
+  let exported = 0;
+  const exporter = {
+    export(spans: unknown[], done: (r: { code: number }) => void): void {
+      exported += spans.length;
+      done({ code: 0 });
+    },
+    shutdown: () => Promise.resolve(),
+  };
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+  const meterProvider = new MeterProvider({
+    readers: [new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.DELTA), exportIntervalMillis: 5000 })],
+  });
+  trace.setGlobalTracerProvider(tracerProvider);
+  metrics.setGlobalMeterProvider(meterProvider);
+  return {
+    spans: () => exported,
+    shutdown: async () => {
+      await tracerProvider.shutdown();
+      await meterProvider.shutdown();
+    },
+  };
+}
+
 async function run(input: LoadInput): Promise<LoadOutput> {
   const chunkMs = input.chunkMs ?? 100;
+  const otel = input.otel ? await registerOtel() : undefined;
   const recognizer = new StreamingRecognizer({
+    ...(otel ? { telemetry: true } : {}),
     providers: [
       new RtzrProvider({
         apiBase: input.apiBase,
@@ -144,6 +185,7 @@ async function run(input: LoadInput): Promise<LoadOutput> {
   clearInterval(rssTimer);
   rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
   await recognizer.close();
+  await otel?.shutdown();
 
   const overhead = latencies.map((l) => l - input.serverMs);
   const rest = overhead.map((o, i) => o - fills[i]!);
@@ -168,6 +210,8 @@ async function run(input: LoadInput): Promise<LoadOutput> {
       max: round(Math.max(...rest)),
     },
     chunkMs,
+    otel: otel !== undefined,
+    spansExported: otel?.spans() ?? 0,
     finalLatencyMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)) },
     cpuPct: round(((cpu.user + cpu.system) / 1000 / wallMs) * 100, 1),
     cpuSec: round((cpu.user + cpu.system) / 1e6, 2),

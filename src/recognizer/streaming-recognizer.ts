@@ -26,6 +26,8 @@ import { checkDurationMs } from '../stream/options.js';
 
 import { resolveReliability, type FallbackOptions, type ReconnectOptions, type ResolvedReliability } from '../stream/reliability.js';
 import { ProviderHealth } from './health.js';
+import type { TelemetryOptions } from '../telemetry/options.js';
+import { RecognizerTelemetry } from '../telemetry/recognizer-telemetry.js';
 
 export type { FallbackOptions, ReconnectOptions };
 
@@ -54,6 +56,14 @@ export interface StreamingRecognizerOptions {
    * See docs/fleet.md.
    */
   coordinator?: Coordinator;
+  /**
+   * OpenTelemetry spans and metrics (docs/metrics.md, "OpenTelemetry"): `true` records to the
+   * global providers of `@opentelemetry/api` (no-ops until an SDK registers), an object names
+   * the providers. Needs the optional peer dependency `@opentelemetry/api`; without it,
+   * telemetry stays off and one warning is logged. Default off: nothing loaded or subscribed.
+   * @throws {@link ConfigurationError} (from the constructor) for a value of another type.
+   */
+  telemetry?: boolean | TelemetryOptions;
 }
 
 /** `coordinator` payload: the coordinator stopped answering (the recognizer carries on alone) or answers again. */
@@ -114,6 +124,7 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
   private readonly aggregate = new MetricsAggregator();
   private streamIds = 0;
   private closed = false;
+  private readonly telemetry: RecognizerTelemetry | undefined;
 
   constructor(options: StreamingRecognizerOptions) {
     super();
@@ -133,6 +144,7 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
     this.language = options.language ?? 'ko-KR';
     this.logger = resolveLogger(options.logger);
     this.reliability = resolveReliability(options.fallback, options.reconnect);
+    this.telemetry = RecognizerTelemetry.create(options.telemetry, this.logger);
     const coordinator = options.coordinator;
     if (coordinator !== undefined && (typeof coordinator !== 'object' || typeof coordinator.tryAcquireSlot !== 'function')) {
       throw new ConfigurationError('coordinator must implement the Coordinator interface (RedisCoordinator, LocalCoordinator)');
@@ -201,8 +213,10 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
    */
   stream(options: StreamOptions = {}): RecognitionStream {
     if (this.closed) throw new StateError('the recognizer is closed');
-    const s = new RecognitionStream({
-      providers: this.health.order(),
+    const streamId = ++this.streamIds;
+    const providers = this.health.order();
+    const create = (): RecognitionStream => new RecognitionStream({
+      providers,
       options,
       language: this.language,
       logger: this.logger,
@@ -213,8 +227,11 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
       },
       onClosed: (x) => this.open.delete(x),
     });
+    const s = this.telemetry
+      ? this.telemetry.stream({ streamId, options, language: options.language ?? this.language, provider: providers[0]?.id }, create)
+      : create();
     this.open.add(s);
-    observeStream(s, { streamId: ++this.streamIds, aggregator: this.aggregate, logger: this.logger });
+    observeStream(s, { streamId, aggregator: this.aggregate, logger: this.logger });
     return s;
   }
 
@@ -257,7 +274,8 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
 
   /** Fetch tokens and open pre-warmed connections of every provider. Rejects with the first failure. */
   async warmup(): Promise<void> {
-    await Promise.all(this.providers.map((p) => p.warmup?.({ logger: this.logger })));
+    const run = () => Promise.all(this.providers.map((p) => p.warmup?.({ logger: this.logger })));
+    await (this.telemetry ? this.telemetry.run(run) : run());
   }
 
   /** Abort open streams, then close every provider's pools, sockets and timers. Idempotent. */
@@ -266,6 +284,7 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
     this.closed = true;
     this.health.close();
     for (const s of [...this.open]) s.abort('recognizer closed');
+    this.telemetry?.close();
     await Promise.all(this.providers.map((p) => p.close?.()));
     for (const b of this.budgets) b.close();
     this.link.close();
