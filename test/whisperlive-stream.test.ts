@@ -4,6 +4,11 @@ import {
   ProviderError,
   StreamingRecognizer,
   WhisperLiveProvider,
+  pcm16ToFloat32,
+  type ConnectRequest,
+  type ProviderResult,
+  type ProviderSession,
+  type SttError,
   type StreamSummary,
   type Transcript,
   type WhisperLiveProviderOptions,
@@ -34,6 +39,28 @@ afterEach(async () => {
 });
 
 const MULAW = { encoding: 'mulaw', sampleRate: 8000 } as const;
+
+/** A connect request for the provider's own wire format (float32 16 kHz), collecting what it delivers. */
+function connectRequest(results: ProviderResult[], errors: SttError[]): ConnectRequest {
+  return {
+    format: { encoding: 'float32', sampleRate: 16000, channels: 1 },
+    language: 'ko-KR',
+    interimResults: true,
+    signal: new AbortController().signal,
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+    onResult: (r) => results.push(r),
+    onError: (e) => errors.push(e),
+  };
+}
+
+/** Send the first `ms` of the 16 kHz sample call as float32 frames of 100 ms. */
+function sendFloat32(session: ProviderSession, ms: number): void {
+  const pcm = new Int16Array(linear16k.data.buffer, linear16k.data.byteOffset, Math.min(ms * 16, linear16k.data.byteLength / 2));
+  const f32 = pcm16ToFloat32(pcm);
+  for (let off = 0; off < f32.length; off += 1600) {
+    session.send(new Uint8Array(f32.buffer, f32.byteOffset + off * 4, Math.min(1600, f32.length - off) * 4));
+  }
+}
 const formats = [
   { name: 'mu-law 8 kHz', audio: MULAW, data: mulaw8k.data, frameBytes: 160 },
   { name: 'LINEAR16 16 kHz', audio: { encoding: 'linear16', sampleRate: 16000 } as const, data: linear16k.data, frameBytes: 640 },
@@ -146,24 +173,41 @@ describe('WhisperLiveProvider through StreamingRecognizer', () => {
     expect(emulator.counters.endOfAudioReceived).toBe(1);
   });
 
-  it('without padding, the in-progress segment the server never commits is still delivered as the final', async () => {
-    const { recognizer } = await setup({}, { endPaddingMs: 0 });
-    const stream = recognizer.stream({ audio: MULAW });
-    for (const f of frames(mulaw8k.data.subarray(0, 9050 * 8), 160)) stream.write(f); // mid last word
-    const summary = await stream.end();
-    expect(summary.transcripts).toHaveLength(4);
-    const last = summary.transcripts[3]!.text;
-    expect(last.length).toBeGreaterThan(0);
-    expect(script[3]!.startsWith(last)).toBe(true);
+  it('without padding, a server that transcribes only new audio never covers the last word: end() says timeout, no guess', async () => {
+    const { emulator, provider } = await setup({}, { endPaddingMs: 0 });
+    const results: ProviderResult[] = [];
+    const errors: SttError[] = [];
+    const session = await provider.connect(connectRequest(results, errors));
+    sendFloat32(session, 9050); // the call cut in the middle of its last word
+    await expect.poll(() => results.filter((r) => r.type === 'partial' && r.segment === 3).length).toBeGreaterThan(0);
+    expect(await session.end(800)).toBe('timeout');
+    // the in-progress "모르…" was never passed off as a final, and END_OF_AUDIO was never sent
+    expect(results.filter((r) => r.type === 'final').map((r) => r.text)).toEqual(script.slice(0, 3));
+    expect(emulator.counters.endOfAudioReceived).toBe(0);
+    expect(errors).toEqual([]);
+    await expect.poll(() => emulator.counters.openConnections).toBe(0);
   });
 
-  it('with a server that flushes on END_OF_AUDIO, the committed segment is the final', async () => {
-    const { emulator, recognizer } = await setup({ flushOnEndOfAudio: true }, { endPaddingMs: 0 });
+  it('with a server that flushes on END_OF_AUDIO, the end is the same: everything is committed before it', async () => {
+    const { emulator, recognizer } = await setup({ flushOnEndOfAudio: true });
     const stream = recognizer.stream({ audio: MULAW });
     for (const f of frames(mulaw8k.data.subarray(0, 9200 * 8), 160)) stream.write(f);
     const summary = await stream.end();
     expect(summary.transcripts.map((t) => t.text)).toEqual(script);
     expect(emulator.counters.segmentsCompleted).toBe(4);
+    expect(emulator.counters.endOfAudioReceived).toBe(1);
+  });
+
+  it('speech the server never transcribes (its VAD drops it) does not hold end() up: END_OF_AUDIO after a quiet spell', async () => {
+    // the emulator commits nothing for the last utterance and says nothing about it, like a
+    // server whose VAD heard noise where the energy endpointer heard speech
+    const { emulator, provider } = await setup({ script: [...script.slice(0, 3), ''] }, { endSettleMs: 200 });
+    const results: ProviderResult[] = [];
+    const session = await provider.connect(connectRequest(results, []));
+    sendFloat32(session, truth.durationMs);
+    expect(await session.end(5000)).toBe('closed');
+    expect(results.filter((r) => r.type === 'final').map((r) => r.text)).toEqual(script.slice(0, 3));
+    expect(emulator.counters.endOfAudioReceived).toBe(1);
   });
 
   it('an API key goes in the Authorization header; without it the handshake is AUTH_FAILED', async () => {
