@@ -37,6 +37,11 @@ interface SpokenUtterance {
 export interface HeardWord {
   key: string;
   text: string;
+  /** ms of the connection's audio. */
+  start: number;
+  end: number;
+  /** Share of the word inside the chunk (1: whole). */
+  inside: number;
 }
 
 /** @internal */
@@ -88,16 +93,29 @@ export class SpeechTimeline {
     }
   }
 
-  /** Words with at least `coverage` of their duration inside `[from, to)` ms, in spoken order. */
-  heard(from: number, to: number, coverage: number): HeardWord[] {
+  /**
+   * Words with at least `coverage` of their duration inside `[from, to)` ms, in spoken order. With
+   * `partial`, also the word being spoken at `to` (its end not received yet), when that much of it
+   * (at the speaking rate) is inside: a chunk that cuts a word hears part of it.
+   */
+  heard(from: number, to: number, coverage: number, partial = false): HeardWord[] {
     const out: HeardWord[] = [];
+    const take = (key: string, text: string, start: number, end: number): void => {
+      const len = end - start;
+      const inside = Math.min(end, to) - Math.max(start, from);
+      const hit = len <= 0 ? start >= from && start < to : inside / len >= coverage - 1e-9;
+      if (hit) out.push({ key, text, start, end, inside: len <= 0 ? 1 : Math.min(1, inside / len) });
+    };
     for (const u of this.utterances) {
       for (let i = 0; i < u.fixed; i++) {
         const w = u.words[i]!;
-        const len = w.end! - w.start!;
-        const inside = Math.min(w.end!, to) - Math.max(w.start!, from);
-        const hit = len <= 0 ? w.start! >= from && w.start! < to : inside / len >= coverage - 1e-9;
-        if (hit) out.push({ key: `${u.index}:${i}`, text: w.text });
+        take(`${u.index}:${i}`, w.text, w.start!, w.end!);
+      }
+      const next = u.words[u.fixed];
+      if (partial && next && u.end === undefined) {
+        const start = u.fixed > 0 ? u.words[u.fixed - 1]!.end! : u.start;
+        const end = start + next.chars * MS_PER_CHAR;
+        if (end > to) take(`${u.index}:${u.fixed}`, next.text, start, end);
       }
     }
     return out;
