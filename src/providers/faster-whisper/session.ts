@@ -131,6 +131,11 @@ export class FasterWhisperSession extends WsSession {
     this.maybeFinishEnding();
   }
 
+  /**
+   * The last chunks were not answered in time: the utterances still waiting for them end with the
+   * session, undelivered (their words may be incomplete; the stream recovers that audio), and
+   * `end()` resolves `'timeout'`.
+   */
   protected override onEndTimeout(timeoutMs: number): void {
     this.logger.warn('faster-whisper: the last chunks were not answered within the end timeout; closing', {
       provider: this.provider,
@@ -138,7 +143,6 @@ export class FasterWhisperSession extends WsSession {
       replies: this.assembler.repliesReceived,
       expected: this.expectedReplies,
     });
-    this.assembler.finishAll();
   }
 
   /** Send `ms` of silence (zeros) that the stream never wrote, recording it on the timeline. */
@@ -163,7 +167,7 @@ export class FasterWhisperSession extends WsSession {
 
   protected onText(text: string): void {
     const reply = parseReply(this.provider, text);
-    this.assembler.onReply(reply.text, reply.raw);
+    this.assembler.onReply(reply.text, reply.raw, reply.segments);
     this.maybeFinishEnding();
   }
 
