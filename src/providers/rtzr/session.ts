@@ -14,6 +14,7 @@ import { WsSession } from '../../transport/ws-session.js';
 import type { ProviderResult, SessionCosts } from '../provider.js';
 import { rtzrHttpError } from './errors.js';
 import { parseRtzrFrame } from './messages.js';
+import { WordTimeReader } from './word-times.js';
 
 /** ws copies its options, so one object serves every audio frame. */
 const BINARY = Object.freeze({ binary: true });
@@ -58,6 +59,8 @@ export interface RtzrSessionInit {
 export class RtzrSession extends WsSession {
   private sentBytes = 0;
   private eosSent = false;
+  /** Word times of finals, in the convention this connection uses. */
+  private readonly wordTimes = new WordTimeReader();
 
   constructor(private readonly init: RtzrSessionInit) {
     super({ ...init, label: 'RTZR' });
@@ -88,7 +91,7 @@ export class RtzrSession extends WsSession {
   }
 
   protected onText(text: string): void {
-    const result = parseRtzrFrame(this.provider, text, this.sentBytes / this.init.bytesPerMs, this.init.includeRaw);
+    const result = parseRtzrFrame(this.provider, text, this.sentBytes / this.init.bytesPerMs, this.init.includeRaw, this.wordTimes);
     if (result) this.emit(result);
   }
 }
