@@ -110,6 +110,8 @@ export class RtzrProvider implements Provider {
       encodings,
       sampleRates: { min: 8000, max: 48000 },
       preferredSampleRate: 16000,
+      // RTZR sends a partial every few hundred ms of speech (LiveKit, TEN): 5 s without one is a stall
+      stallTimeoutMs: 5000,
     });
     this.dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 4 });
     const opts = this.options;
