@@ -131,7 +131,7 @@ export abstract class WsSession implements ProviderSession {
   finalize(): void {}
 
   end(timeoutMs: number): Promise<EndOutcome> {
-    if (this._state === 'closed') return Promise.resolve(this.endOutcome);
+    if (this._state === 'closed') return Promise.resolve('closed'); // already closed (the contract's wording)
     if (this._state === 'opening') {
       this.terminate();
       return Promise.resolve('closed');
