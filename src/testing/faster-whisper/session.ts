@@ -58,7 +58,7 @@ export class FasterWhisperEmulatorSession {
   private nextChunk = 0;
   private lastHeard = new Set<string>();
   private hallucinationIndex = 0;
-  private readonly replies: { frame: string; text: string; dueAt: number }[] = [];
+  private readonly replies: { frame: string; text: string; heard: readonly HeardWord[]; dueAt: number }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -162,7 +162,7 @@ export class FasterWhisperEmulatorSession {
     if (this.ctx.wordTimes) reply.segments = segments ?? [];
     counters.chunksTranscribed++;
     this.speech.prune(from + this.ctx.chunkMs - this.ctx.overlapMs);
-    this.replies.push({ frame: JSON.stringify(reply), text, dueAt: performance.now() + this.ctx.latency.processingMs });
+    this.replies.push({ frame: JSON.stringify(reply), text, heard, dueAt: performance.now() + this.ctx.latency.processingMs });
     this.pump();
   }
 
@@ -198,11 +198,14 @@ export class FasterWhisperEmulatorSession {
     if (head) this.timer = setTimeout(() => this.pump(), Math.max(1, Math.ceil(head.dueAt - now)));
   }
 
-  private send(reply: { frame: string; text: string }): void {
+  private send(reply: { frame: string; text: string; heard: readonly HeardWord[] }): void {
     const { faults, counters, log } = this.ctx;
     if (faults.isStalled || this.ws.readyState !== WebSocket.OPEN) return;
     const fault = faults.takeReplyFault();
-    this.ws.send(fault === 'malformed' ? MALFORMED_FRAME : fault === 'error' ? ERROR_FRAME : reply.frame);
+    if (fault === undefined) {
+      // the words are delivered once written out (a drop right after send() discards them)
+      this.ws.send(reply.frame, (err) => err || this.speech.delivered(reply.heard));
+    } else this.ws.send(fault === 'malformed' ? MALFORMED_FRAME : ERROR_FRAME);
     counters.messagesSent++;
     if (fault === undefined) {
       log.replies.push(reply.text);
