@@ -198,16 +198,37 @@ describe('WhisperLiveProvider through StreamingRecognizer', () => {
     expect(emulator.counters.endOfAudioReceived).toBe(1);
   });
 
-  it('speech the server never transcribes (its VAD drops it) does not hold end() up: END_OF_AUDIO after a quiet spell', async () => {
-    // the emulator commits nothing for the last utterance and says nothing about it, like a
-    // server whose VAD heard noise where the energy endpointer heard speech
-    const { emulator, provider } = await setup({ script: [...script.slice(0, 3), ''] }, { endSettleMs: 200 });
+  it('speech the server never transcribes (its VAD drops it) does not hold end() up: END_OF_AUDIO after a quiet pass', async () => {
+    // the server's own loop; the last "utterance" is noise its VAD drops (an empty script line), and
+    // the one before it is force-committed after two identical passes
+    const { emulator, provider } = await setup(
+      { script: [...script.slice(0, 3), ''], modelPassMs: 300 },
+      { endSettleMs: 200, sameOutputThreshold: 1 },
+    );
     const results: ProviderResult[] = [];
     const session = await provider.connect(connectRequest(results, []));
     sendFloat32(session, truth.durationMs);
-    expect(await session.end(5000)).toBe('closed');
+    expect(await session.end(10_000)).toBe('closed');
     expect(results.filter((r) => r.type === 'final').map((r) => r.text)).toEqual(script.slice(0, 3));
     expect(emulator.counters.endOfAudioReceived).toBe(1);
+    expect(provider.stats.pendingDelivered).toBe(0); // committed by the server, not taken from a partial
+  });
+
+  it('a server that stalls after the last commit: end() says timeout, END_OF_AUDIO is never sent, nothing is guessed', async () => {
+    const { emulator, provider } = await setup({}, { endSettleMs: 200 });
+    const results: ProviderResult[] = [];
+    const errors: SttError[] = [];
+    const session = await provider.connect(connectRequest(results, errors));
+    sendFloat32(session, 8100); // utterances 0-2, and silence after (committed at the 8 s update)
+    await expect.poll(() => results.filter((r) => r.type === 'final').length).toBe(3);
+    emulator.faults.stall(true); // pings still answered, no update any more
+    const pcm = new Int16Array(linear16k.data.buffer, linear16k.data.byteOffset, linear16k.data.byteLength / 2);
+    const rest = pcm16ToFloat32(pcm.subarray(8100 * 16));
+    session.send(new Uint8Array(rest.buffer, rest.byteOffset, rest.byteLength)); // utterance 3
+    expect(await session.end(1500)).toBe('timeout');
+    expect(results.filter((r) => r.type === 'final').map((r) => r.text)).toEqual(script.slice(0, 3));
+    expect(emulator.counters.endOfAudioReceived).toBe(0);
+    expect(errors).toEqual([]);
   });
 
   it('an API key goes in the Authorization header; without it the handshake is AUTH_FAILED', async () => {

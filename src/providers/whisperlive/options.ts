@@ -66,9 +66,10 @@ export interface WhisperLiveProviderOptions {
    */
   endPaddingMs?: number;
   /**
-   * During `end()`, with nothing in progress on the server, the shortest wait for another update
-   * before concluding that the server heard no speech in what is left, ms. The wait is two model
-   * passes as observed during the session when longer. Default 1000.
+   * During `end()`, after an update that came at least 1 s after the last audio, with nothing in
+   * progress on the server: the shortest wait for another update before concluding that the server
+   * heard no speech in what is left, ms. The wait is two model passes as observed during the
+   * session when longer. Default 1000.
    */
   endSettleMs?: number;
   /**

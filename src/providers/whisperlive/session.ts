@@ -145,21 +145,22 @@ export class WhisperLiveSession extends WsSession {
     if (this.state !== 'ending' || this.flushedAt !== undefined) return;
     this.flushedAt = performance.now();
     this.check();
-    this.armQuiet();
   }
 
   /**
-   * No update for a while after the flush, and nothing in progress: the server heard no speech in
-   * what is left (its VAD dropped it), so there is nothing more to wait for. "A while" is two model
-   * passes as observed in this session (at least `endSettleMs`), or the provider's stall timeout when
-   * no pass was observed.
+   * After an update that came from a pass over all the audio or the one before it (received
+   * {@link LATENCY_ALLOWANCE_MS} after the flush): no further update for two model passes (as
+   * observed in this session, at least `endSettleMs`) with nothing in progress means the next pass,
+   * over everything the server had, found no speech (its VAD dropped what the endpointer heard).
+   * Without such an update the server may have stalled: nothing is concluded, and the end timeout
+   * decides.
    */
   private armQuiet(): void {
     if (this.quietTimer) clearTimeout(this.quietTimer);
     this.quietTimer = undefined;
-    if (this.state !== 'ending' || this.eoaSent || this.flushedAt === undefined) return;
+    if (this.state !== 'ending' || this.eoaSent || this.lateUpdates === 0) return;
     const o = this.init.options;
-    const quietMs = this.passMs > 0 ? Math.max(o.endSettleMs, 2 * this.passMs + 250) : Math.max(o.endSettleMs, o.stallTimeoutMs);
+    const quietMs = Math.max(o.endSettleMs, 2 * this.passMs + 250);
     this.quietTimer = setTimeout(() => {
       this.quietTimer = undefined;
       if (!this.tracker.pending) this.sendEndOfAudio('quiet', quietMs);
