@@ -122,11 +122,14 @@ const EDGE_TOLERANCE_MS = 250;
 /** A word time this close to a chunk edge counts as cut by it, ms (Whisper's timestamps step by 20 ms). */
 const EDGE_EPSILON_MS = 40;
 
-/** Two timed words are the same audio when they share at least 30 % of the shorter one. */
+/**
+ * Two timed words are the same audio when they share at least half of the shorter one (a
+ * neighbouring word that only touches it, as word times of a real recogniser do, is not).
+ */
 function sameTime(a: { start: number; end: number }, b: { start: number; end: number }): boolean {
   const shorter = Math.min(a.end - a.start, b.end - b.start);
   const shared = Math.min(a.end, b.end) - Math.max(a.start, b.start);
-  return shorter <= 1 ? shared >= 0 : shared >= 0.3 * shorter;
+  return shorter <= 1 ? shared >= 0 : shared >= 0.5 * shorter;
 }
 
 /** @internal */
