@@ -3,9 +3,10 @@
  * built-in provider with its emulator.
  */
 import { describe, it } from 'vitest';
-import { FasterWhisperProvider, GoogleProvider, RtzrProvider, WhisperLiveProvider } from '../src/index.js';
+import { FasterWhisperProvider, GoogleProvider, RtzrProvider, WhisperLiveProvider, type Provider } from '../src/index.js';
 import {
   describeProviderContract,
+  type ContractServer,
   startFasterWhisperEmulator,
   startGoogleEmulator,
   startRtzrEmulator,
@@ -15,21 +16,35 @@ import {
 const script = ['첫 번째 문장입니다', '두 번째 문장입니다'];
 const api = { describe, it };
 
-describeProviderContract(api, 'rtzr', async () => {
-  const emu = await startRtzrEmulator({ script });
+/** What the WebSocket emulators share: stall and drop faults, live counters. */
+interface WsEmulator {
+  faults: { stall(on?: boolean): void; dropAll(): void };
+  counters: { openConnections: number; audioBytes: number };
+  close(): Promise<void>;
+}
+
+function wsServer(emu: WsEmulator, provider: Provider): ContractServer {
   return {
-    provider: new RtzrProvider({
-      apiBase: emu.apiBase,
-      websocketUrl: emu.websocketUrl,
-      clientId: emu.credentials.clientId,
-      clientSecret: emu.credentials.clientSecret,
-    }),
+    provider,
     stall: () => emu.faults.stall(true),
     drop: () => emu.faults.dropAll(),
     openConnections: () => emu.counters.openConnections,
     audioBytes: () => emu.counters.audioBytes,
     close: () => emu.close(),
   };
+}
+
+describeProviderContract(api, 'rtzr', async () => {
+  const emu = await startRtzrEmulator({ script });
+  return wsServer(
+    emu,
+    new RtzrProvider({
+      apiBase: emu.apiBase,
+      websocketUrl: emu.websocketUrl,
+      clientId: emu.credentials.clientId,
+      clientSecret: emu.credentials.clientSecret,
+    }),
+  );
 });
 
 describeProviderContract(api, 'google (utterance mode)', async () => {
@@ -46,36 +61,24 @@ describeProviderContract(api, 'google (utterance mode)', async () => {
 
 describeProviderContract(api, 'faster-whisper', async () => {
   const emu = await startFasterWhisperEmulator({ script });
-  return {
-    provider: new FasterWhisperProvider({ url: emu.url, chunkDurationMs: emu.chunkDurationMs, overlapDurationMs: emu.overlapDurationMs }),
-    stall: () => emu.faults.stall(true),
-    drop: () => emu.faults.dropAll(),
-    openConnections: () => emu.counters.openConnections,
-    audioBytes: () => emu.counters.audioBytes,
-    close: () => emu.close(),
-  };
+  return wsServer(
+    emu,
+    new FasterWhisperProvider({ url: emu.url, chunkDurationMs: emu.chunkDurationMs, overlapDurationMs: emu.overlapDurationMs }),
+  );
 });
 
 describeProviderContract(api, 'whisperlive', async () => {
   const emu = await startWhisperLiveEmulator({ script });
-  return {
-    provider: new WhisperLiveProvider({ url: emu.url, endSettleMs: 200 }),
-    stall: () => emu.faults.stall(true),
-    drop: () => emu.faults.dropAll(),
-    openConnections: () => emu.counters.openConnections,
-    audioBytes: () => emu.counters.audioBytes,
-    close: () => emu.close(),
-  };
+  return wsServer(
+    emu,
+    new WhisperLiveProvider({ url: emu.url, endSettleMs: 200 }),
+  );
 });
 
 describeProviderContract(api, 'whisperlive (the server\'s pass loop, 300 ms passes)', async () => {
   const emu = await startWhisperLiveEmulator({ script, modelPassMs: 300 });
-  return {
-    provider: new WhisperLiveProvider({ url: emu.url, endSettleMs: 200 }),
-    stall: () => emu.faults.stall(true),
-    drop: () => emu.faults.dropAll(),
-    openConnections: () => emu.counters.openConnections,
-    audioBytes: () => emu.counters.audioBytes,
-    close: () => emu.close(),
-  };
+  return wsServer(
+    emu,
+    new WhisperLiveProvider({ url: emu.url, endSettleMs: 200 }),
+  );
 });

@@ -25,9 +25,8 @@ import { isTransientStatus } from '../src/transport/http-status.js';
 import { upgradeError } from '../src/transport/open-websocket.js';
 import { parseRetryAfter } from '../src/transport/retry-after.js';
 import { startGoogleEmulator, startWhisperLiveEmulator, type GoogleEmulator, type WhisperLiveEmulator } from '../src/testing/index.js';
+import { collectingRequest } from './helpers/provider-session.js';
 import { script, writeCall } from './helpers/sample-call.js';
-
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 describe('Retry-After and HTTP statuses', () => {
   it('reads Retry-After as seconds or an HTTP-date, ms', () => {
@@ -188,17 +187,7 @@ async function busyServer(retryAfter: string, authStatus = 200): Promise<string>
   return `127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-function request(): ConnectRequest {
-  return {
-    format: { encoding: 'float32', sampleRate: 16000, channels: 1 },
-    language: 'ko-KR',
-    interimResults: true,
-    signal: new AbortController().signal,
-    logger: quiet,
-    onResult() {},
-    onError() {},
-  };
-}
+const request = (): ConnectRequest => collectingRequest().request;
 
 async function connectError(provider: Provider, format?: ConnectRequest['format']): Promise<SttError> {
   try {

@@ -13,11 +13,7 @@ import {
   FasterWhisperProvider,
   StreamingRecognizer,
   WhisperLiveProvider,
-  pcm16ToFloat32,
-  type ConnectRequest,
   type Provider,
-  type ProviderResult,
-  type ProviderSession,
   type StreamSummary,
   type SttError,
 } from '../src/index.js';
@@ -28,7 +24,8 @@ import {
   type FasterWhisperEmulator,
   type WhisperLiveEmulator,
 } from '../src/testing/index.js';
-import { linear16k, playCall, script, truth, writeCall } from './helpers/sample-call.js';
+import { callF32, collectingRequest, sendFloat32Live } from './helpers/provider-session.js';
+import { playCall, script, truth, writeCall } from './helpers/sample-call.js';
 
 let fw: FasterWhisperEmulator | undefined;
 let wl: WhisperLiveEmulator | undefined;
@@ -146,46 +143,12 @@ describe('WhisperLive alone', () => {
 
 // ───────────────────────── what the providers guarantee themselves ─────────────────────────
 
-function collect(): { request: ConnectRequest; results: ProviderResult[]; errors: SttError[] } {
-  const results: ProviderResult[] = [];
-  const errors: SttError[] = [];
-  return {
-    results,
-    errors,
-    request: {
-      format: { encoding: 'float32', sampleRate: 16000, channels: 1 },
-      language: 'ko-KR',
-      interimResults: true,
-      signal: new AbortController().signal,
-      logger: { debug() {}, info() {}, warn() {}, error() {} },
-      onResult: (r) => results.push(r),
-      onError: (e) => errors.push(e),
-    },
-  };
-}
-
-const callF32 = (() => {
-  const pcm = new Int16Array(linear16k.data.buffer, linear16k.data.byteOffset, linear16k.data.byteLength / 2);
-  const f = pcm16ToFloat32(pcm);
-  return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
-})();
-
-/** Send `ms` of the call from `fromMs` in 100 ms frames, in real time. */
-async function sendLive(session: ProviderSession, fromMs: number, toMs: number): Promise<void> {
-  const started = performance.now();
-  for (let ms = fromMs; ms < toMs; ms += 100) {
-    session.send(callF32.subarray(ms * 64, Math.min(toMs, ms + 100) * 64));
-    const wait = started + (ms + 100 - fromMs) - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-  }
-}
-
 describe('WhisperLive session with a 2.5 s model pass (the real server\'s loop)', () => {
   it('end() sends END_OF_AUDIO only once a pass covered the speech, and delivers the last utterance within capabilities.endTimeoutMs', async () => {
     const { emu, provider } = await whisperLive(2500);
-    const c = collect();
+    const c = collectingRequest();
     const session = await provider.connect(c.request);
-    await sendLive(session, 0, truth.durationMs);
+    await sendFloat32Live(session, truth.durationMs);
     expect(emu.counters.endOfAudioReceived).toBe(0);
     const outcome = await session.end(provider.capabilities.endTimeoutMs!);
     expect(outcome).toBe('closed');
@@ -202,7 +165,7 @@ describe('WhisperLive session with a 2.5 s model pass (the real server\'s loop)'
 describe('Faster-Whisper session: end() past its timeout', () => {
   it('resolves timeout and does not deliver the utterance still waiting for its chunks', async () => {
     const { emu, provider } = await fasterWhisper();
-    const c = collect();
+    const c = collectingRequest();
     const session = await provider.connect(c.request);
     session.send(callF32.subarray(0, 7500 * 64)); // utterances 0-2 whole, and silence after
     await expect.poll(() => c.results.filter((r) => r.type === 'final').length).toBe(2);

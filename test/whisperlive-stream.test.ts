@@ -4,16 +4,12 @@ import {
   ProviderError,
   StreamingRecognizer,
   WhisperLiveProvider,
-  pcm16ToFloat32,
-  type ConnectRequest,
-  type ProviderResult,
-  type ProviderSession,
-  type SttError,
   type StreamSummary,
   type Transcript,
   type WhisperLiveProviderOptions,
 } from '../src/index.js';
 import { startWhisperLiveEmulator, type WhisperLiveEmulator, type WhisperLiveEmulatorOptions } from '../src/testing/index.js';
+import { collectingRequest, sendFloat32 } from './helpers/provider-session.js';
 import { frames, linear16k, mulaw8k, script, truth, writeCall } from './helpers/sample-call.js';
 
 let emulator: WhisperLiveEmulator | undefined;
@@ -40,27 +36,6 @@ afterEach(async () => {
 
 const MULAW = { encoding: 'mulaw', sampleRate: 8000 } as const;
 
-/** A connect request for the provider's own wire format (float32 16 kHz), collecting what it delivers. */
-function connectRequest(results: ProviderResult[], errors: SttError[]): ConnectRequest {
-  return {
-    format: { encoding: 'float32', sampleRate: 16000, channels: 1 },
-    language: 'ko-KR',
-    interimResults: true,
-    signal: new AbortController().signal,
-    logger: { debug() {}, info() {}, warn() {}, error() {} },
-    onResult: (r) => results.push(r),
-    onError: (e) => errors.push(e),
-  };
-}
-
-/** Send the first `ms` of the 16 kHz sample call as float32 frames of 100 ms. */
-function sendFloat32(session: ProviderSession, ms: number): void {
-  const pcm = new Int16Array(linear16k.data.buffer, linear16k.data.byteOffset, Math.min(ms * 16, linear16k.data.byteLength / 2));
-  const f32 = pcm16ToFloat32(pcm);
-  for (let off = 0; off < f32.length; off += 1600) {
-    session.send(new Uint8Array(f32.buffer, f32.byteOffset + off * 4, Math.min(1600, f32.length - off) * 4));
-  }
-}
 const formats = [
   { name: 'mu-law 8 kHz', audio: MULAW, data: mulaw8k.data, frameBytes: 160 },
   { name: 'LINEAR16 16 kHz', audio: { encoding: 'linear16', sampleRate: 16000 } as const, data: linear16k.data, frameBytes: 640 },
@@ -175,9 +150,8 @@ describe('WhisperLiveProvider through StreamingRecognizer', () => {
 
   it('without padding, a server that transcribes only new audio never covers the last word: end() says timeout, no guess', async () => {
     const { emulator, provider } = await setup({}, { endPaddingMs: 0 });
-    const results: ProviderResult[] = [];
-    const errors: SttError[] = [];
-    const session = await provider.connect(connectRequest(results, errors));
+    const { request, results, errors } = collectingRequest();
+    const session = await provider.connect(request);
     sendFloat32(session, 9050); // the call cut in the middle of its last word
     await expect.poll(() => results.filter((r) => r.type === 'partial' && r.segment === 3).length).toBeGreaterThan(0);
     expect(await session.end(800)).toBe('timeout');
@@ -205,8 +179,8 @@ describe('WhisperLiveProvider through StreamingRecognizer', () => {
       { script: [...script.slice(0, 3), ''], modelPassMs: 300 },
       { endSettleMs: 200, sameOutputThreshold: 1 },
     );
-    const results: ProviderResult[] = [];
-    const session = await provider.connect(connectRequest(results, []));
+    const { request, results } = collectingRequest();
+    const session = await provider.connect(request);
     sendFloat32(session, truth.durationMs);
     expect(await session.end(10_000)).toBe('closed');
     expect(results.filter((r) => r.type === 'final').map((r) => r.text)).toEqual(script.slice(0, 3));
@@ -216,15 +190,12 @@ describe('WhisperLiveProvider through StreamingRecognizer', () => {
 
   it('a server that stalls after the last commit: end() says timeout, END_OF_AUDIO is never sent, nothing is guessed', async () => {
     const { emulator, provider } = await setup({}, { endSettleMs: 200 });
-    const results: ProviderResult[] = [];
-    const errors: SttError[] = [];
-    const session = await provider.connect(connectRequest(results, errors));
+    const { request, results, errors } = collectingRequest();
+    const session = await provider.connect(request);
     sendFloat32(session, 8100); // utterances 0-2, and silence after (committed at the 8 s update)
     await expect.poll(() => results.filter((r) => r.type === 'final').length).toBe(3);
     emulator.faults.stall(true); // pings still answered, no update any more
-    const pcm = new Int16Array(linear16k.data.buffer, linear16k.data.byteOffset, linear16k.data.byteLength / 2);
-    const rest = pcm16ToFloat32(pcm.subarray(8100 * 16));
-    session.send(new Uint8Array(rest.buffer, rest.byteOffset, rest.byteLength)); // utterance 3
+    sendFloat32(session, truth.durationMs, 8100); // utterance 3
     expect(await session.end(1500)).toBe('timeout');
     expect(results.filter((r) => r.type === 'final').map((r) => r.text)).toEqual(script.slice(0, 3));
     expect(emulator.counters.endOfAudioReceived).toBe(0);
