@@ -139,3 +139,35 @@ describe('Faster-Whisper emulator protocol', () => {
     await expect(startFasterWhisperEmulator({ wordCoverage: 0.8 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
   });
 });
+
+describe('Faster-Whisper emulator: mangled chunk edges and word times', () => {
+  it('mangleEdges: a word cut by a chunk end comes out garbled, one cut by its start as its tail', async () => {
+    const e = await start({ mangleEdges: true });
+    const { ws, replies } = await connect(e.url);
+    sendAll(ws, callF32, 6400);
+    await expect.poll(() => replies.length).toBe(6);
+    // chunk 0 (0-2 s) ends in the middle of 일지 (1.8-2.3 s), chunk 1 (1.5-3.5 s) starts in 오늘 (1.3-1.8 s)
+    expect(replies.slice(0, 2)).toEqual(['안녕 오늘 지일 음', '늘 일지 쓰려']);
+    expect(e.counters.wordsMangled).toBeGreaterThanOrEqual(2);
+  });
+
+  it('wordTimes: replies carry segment and word times in seconds from the chunk start, as server.py sends them', async () => {
+    const e = await start({ wordTimes: true });
+    const ws = new WebSocket(e.url);
+    sockets.push(ws);
+    const frames: { text: string; segments: { start: number; end: number; text: string; words: { word: string; start: number; end: number }[] }[] }[] = [];
+    ws.on('message', (d) => frames.push(JSON.parse(d.toString()) as (typeof frames)[number]));
+    await new Promise((r) => ws.once('open', r));
+    sendAll(ws, callF32, 6400);
+    await expect.poll(() => frames.length).toBe(6);
+    expect(frames[0]!.text).toBe('안녕 오늘');
+    const seg = frames[0]!.segments[0]!;
+    expect(seg.words.map((w) => w.word.trim())).toEqual(['안녕', '오늘']);
+    // 안녕 starts with the first utterance, 0.8 s into chunk 0; chunk 1 starts at 1.5 s, so 오늘 (1.3-1.8 s) is cut there
+    expect(seg.words[0]!.start).toBeCloseTo(0.8, 1);
+    expect(frames[1]!.segments[0]!.words[0]).toMatchObject({ word: ' 오늘', start: 0 });
+    for (const f of frames) {
+      for (const s of f.segments) for (const w of s.words) expect(w.start).toBeLessThanOrEqual(w.end);
+    }
+  });
+});

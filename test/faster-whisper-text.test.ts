@@ -1,41 +1,69 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_WHISPER_HALLUCINATIONS } from '../src/index.js';
 import { HallucinationFilter } from '../src/providers/faster-whisper/hallucinations.js';
-import { overlapLength } from '../src/providers/faster-whisper/overlap.js';
+import { matchOverlap } from '../src/providers/faster-whisper/overlap.js';
 import { ChunkWindows, PaddedTimeline } from '../src/providers/faster-whisper/timeline.js';
+import { UtteranceAssembler } from '../src/providers/faster-whisper/assembler.js';
+import type { ProviderResult } from '../src/providers/provider.js';
 
 const w = (s: string): string[] => s.split(' ');
+const ANY = { maxWords: 10, maxRemove: 100, maxRetract: 100 };
+/** Leading words of `next` dropped, for an overlap without mangled edges. */
+const exact = (prev: string, next: string, maxWords = 10): number =>
+  matchOverlap(w(prev), w(next), { maxWords, maxRemove: 100, maxRetract: 0 }).remove;
 
-describe('overlap removal (words a chunk repeats from the previous one)', () => {
+describe('overlap removal by text (words a chunk repeats from the previous one)', () => {
   it('finds the longest suffix/prefix run', () => {
-    expect(overlapLength(w('안녕 오늘'), w('오늘 일지 쓰려'), 10)).toBe(1);
-    expect(overlapLength(w('a b c d'), w('b c d e'), 10)).toBe(3);
-    expect(overlapLength(w('a b c'), w('d e f'), 10)).toBe(0);
-    expect(overlapLength([], w('a b'), 10)).toBe(0);
+    expect(exact('안녕 오늘', '오늘 일지 쓰려')).toBe(1);
+    expect(exact('a b c d', 'b c d e')).toBe(3);
+    expect(exact('a b c', 'd e f')).toBe(0);
+    expect(matchOverlap([], w('a b'), ANY)).toEqual({ remove: 0, retract: 0 });
   });
 
   it('ignores case and punctuation', () => {
-    expect(overlapLength(w('so, Thank you.'), w('thank you, bye'), 10)).toBe(2);
-    expect(overlapLength(w('네, 알겠습니다.'), w('알겠습니다 그럼'), 10)).toBe(1);
+    expect(exact('so, Thank you.', 'thank you, bye')).toBe(2);
+    expect(exact('네, 알겠습니다.', '알겠습니다 그럼')).toBe(1);
   });
 
   it('tolerates a one-letter slip on longer words (Hangul compared letter by letter)', () => {
-    expect(overlapLength(w('오늘 일지 쓰려'), w('일지 쓰러 했어'), 10)).toBe(2);
-    expect(overlapLength(w('recognition works'), w('recognitions works fine'), 10)).toBe(2);
-    expect(overlapLength(w('it works'), w('it worked fine'), 10)).toBe(0); // two letters apart
-    expect(overlapLength(w('speech recognition'), w('recognitin is hard'), 10)).toBe(1);
+    expect(exact('오늘 일지 쓰려', '일지 쓰러 했어')).toBe(2);
+    expect(exact('recognition works', 'recognitions works fine')).toBe(2);
+    expect(exact('it works', 'it worked fine')).toBe(0); // two letters apart
+    expect(exact('speech recognition', 'recognitin is hard')).toBe(1);
     // short words must match exactly: 오늘 and 오른 are different words
-    expect(overlapLength(w('어제 오늘'), w('오른 쪽'), 10)).toBe(0);
+    expect(matchOverlap(w('어제 오늘'), w('오른 쪽'), ANY)).toEqual({ remove: 0, retract: 0 });
   });
 
   it('accepts a word cut at the chunk edge as the first repeated word', () => {
-    expect(overlapLength(w('오늘 일지 쓰려'), w('지 쓰려 했어'), 10)).toBe(2);
-    expect(overlapLength(w('오늘 일지'), w('지 쓰려'), 10)).toBe(1);
+    expect(exact('오늘 일지 쓰려', '지 쓰려 했어')).toBe(2);
+    expect(exact('오늘 일지', '지 쓰려')).toBe(1);
   });
 
   it('looks at most maxWords back', () => {
-    expect(overlapLength(w('a b c d'), w('a b c d e'), 3)).toBe(0);
-    expect(overlapLength(w('a b c d'), w('a b c d e'), 4)).toBe(4);
+    expect(matchOverlap(w('a b c d'), w('a b c d e'), { maxWords: 2, maxRemove: 100, maxRetract: 0 }).remove).toBe(0);
+    expect(exact('a b c d', 'a b c d e', 4)).toBe(4);
+  });
+
+  it('tolerates a mangled edge: the previous reply ends in garbage for the word the chunk cut', () => {
+    // chunk n ends "…they should we or no" (half of "we are"), chunk n+1 starts "we are both…"
+    expect(matchOverlap(w('i think they should we or no'), w('we are both fine'), ANY)).toEqual({ remove: 1, retract: 2 });
+    expect(matchOverlap(w('오늘 일지 쓰려 했어 음'), w('쓰려 했어 근데'), ANY)).toEqual({ remove: 2, retract: 1 });
+    // and the new reply may start with half a word before the repeated run
+    expect(matchOverlap(w('they should we'), w('ld we are'), ANY)).toEqual({ remove: 2, retract: 0 });
+  });
+
+  it('prefers the longest run, then the one with fewer mangled words', () => {
+    expect(matchOverlap(w('a b c x'), w('a b c d'), ANY)).toEqual({ remove: 3, retract: 1 });
+    expect(matchOverlap(w('k b c'), w('b c d'), ANY)).toEqual({ remove: 2, retract: 0 });
+  });
+
+  it('never drops or takes back more words than lie in the shared audio', () => {
+    expect(matchOverlap(w('they should we or no'), w('we are both'), { maxWords: 10, maxRemove: 100, maxRetract: 1 })).toEqual({
+      remove: 0,
+      retract: 0,
+    });
+    expect(matchOverlap(w('a b c d'), w('b c d e'), { maxWords: 10, maxRemove: 2, maxRetract: 0 })).toEqual({ remove: 0, retract: 0 });
+    expect(matchOverlap(w('a b c d'), w('c d e'), { maxWords: 10, maxRemove: 2, maxRetract: 0 })).toEqual({ remove: 2, retract: 0 });
   });
 });
 
@@ -113,5 +141,69 @@ describe('chunk timeline', () => {
     t.prune(4000);
     expect(t.toStream(7000)).toBe(6000);
     expect(t.toServer(6000)).toBe(7000);
+  });
+});
+
+describe('utterance assembly across chunk edges', () => {
+  /** An assembler over 2 s chunks with 0.5 s overlap, one utterance of speech over `speechMs`. */
+  function assembler(speechMs: [number, number]) {
+    const results: ProviderResult[] = [];
+    const stats = { replies: 0, hallucinationsDropped: 0, overlapWordsRemoved: 0, overlapWordsRetracted: 0, timedReplies: 0, textWithoutSpeechDropped: 0 };
+    const a = new UtteranceAssembler({
+      provider: 'fw',
+      windows: new ChunkWindows(2000, 500),
+      timeline: new PaddedTimeline(),
+      filter: new HallucinationFilter([]),
+      maxOverlapWords: 10,
+      interimResults: false,
+      includeRaw: false,
+      stats,
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+      emit: (r) => results.push(r),
+    });
+    a.positionMs = 6000;
+    a.onEndpointer([{ type: 'speechstart', startMs: speechMs[0] }]);
+    a.onEndpointer([{ type: 'speechend', startMs: speechMs[0], endMs: speechMs[1], reason: 'silence' }]);
+    return { a, results, stats };
+  }
+
+  it('text only: a mangled edge is taken back and the repeated word dropped ("…we or no" + "we are both…")', () => {
+    const { a, results, stats } = assembler([0, 4500]);
+    a.onReply('i think they should we or no', {});
+    a.onReply('we are both fine here', {});
+    a.onReply('here we go', {});
+    a.finishAll();
+    expect(results.map((r) => r.text)).toEqual(['i think they should we are both fine here we go']);
+    expect(stats).toMatchObject({ overlapWordsRemoved: 2, overlapWordsRetracted: 2 });
+  });
+
+  it('text only: nothing is dropped when the shared audio was silence', () => {
+    const { a, results } = assembler([0, 1400]);
+    a.onEndpointer([{ type: 'speechstart', startMs: 2100 }]);
+    a.onEndpointer([{ type: 'speechend', startMs: 2100, endMs: 3000, reason: 'silence' }]);
+    a.onReply('hello there', {});
+    a.onReply('there you are', {}); // "there" is new speech: the shared audio (1.5-2 s) was silent
+    a.finishAll();
+    expect(results.map((r) => r.text)).toEqual(['hello there', 'there you are']);
+  });
+
+  it('with times: the version of a word cut by a chunk end is replaced by the next chunk\'s whole one, words said twice stay', () => {
+    const { a, results, stats } = assembler([0, 3400]);
+    const seg = (words: [string, number, number][]) => [
+      { start: words[0]![1], end: words.at(-1)![2], text: words.map((w) => w[0]).join(' '), words: words.map(([text, start, end]) => ({ text, start, end })) },
+    ];
+    // chunk 0 (0-2 s): "네 네" then half of "그래요" (1.8-2.3 s) mangled into two tokens
+    a.onReply('네 네 요래그 음', {}, seg([['네', 1000, 1300], ['네', 1400, 1700], ['요래그', 1800, 1900], ['음', 1900, 2000]]));
+    // chunk 1 (1.5-3.5 s, times from its start): the second 네 again (1.4-1.7 s: cut by this chunk's start), then 그래요 whole, 네
+    a.onReply('네 그래요 네', {}, seg([['네', 0, 200], ['그래요', 300, 800], ['네', 1000, 1300]]));
+    a.finishAll();
+    expect(results.map((r) => r.text)).toEqual(['네 네 그래요 네']);
+    expect(results[0]!.words!.map((w) => [w.text, w.startMs, w.endMs])).toEqual([
+      ['네', 1000, 1300],
+      ['네', 1400, 1700],
+      ['그래요', 1800, 2300],
+      ['네', 2500, 2800],
+    ]);
+    expect(stats).toMatchObject({ timedReplies: 2, overlapWordsRemoved: 1, overlapWordsRetracted: 2 });
   });
 });

@@ -150,3 +150,69 @@ describe('WhisperLive emulator protocol', () => {
     expect(b.messages.at(-1)).toEqual({ uid: 'b', message: 'DISCONNECT' });
   });
 });
+
+describe('WhisperLive emulator: the server\'s transcription loop (modelPassMs)', () => {
+  it('transcribes in passes: all but the last segment committed, the last one in progress until output repeats', async () => {
+    const e = await start({ modelPassMs: 30 });
+    const c = await connect(e.url);
+    c.ws.send(options('u1', { same_output_threshold: 2 }));
+    await expect.poll(() => c.messages.length).toBe(1);
+    c.ws.send(callF32); // the whole call at once: the first pass covers all of it
+    await expect.poll(() => e.counters.segmentsCompleted, { timeout: 5000 }).toBe(4);
+    const updates = c.messages.filter((m) => m.segments).map((m) => m.segments!);
+    // first update: three committed, the last utterance only in progress
+    expect(updates[0]!.map((s) => [s.text.trim(), s.completed])).toEqual([
+      [script[0], true],
+      [script[1], true],
+      [script[2], true],
+      [script[3], false],
+    ]);
+    // the same in-progress text three times (> same_output_threshold 2) is committed
+    const repeats = updates.filter((u) => u.some((s) => !s.completed && s.text.trim() === script[3])).length;
+    expect(repeats).toBe(3);
+    expect(updates.at(-1)!.at(-1)).toMatchObject({ text: ` ${script[3]}`, completed: true });
+  });
+
+  it('runs a pass only over at least minAudioMs of audio, and says nothing about a window without speech', async () => {
+    const e = await start({ modelPassMs: 20, minAudioMs: 1000 });
+    const c = await connect(e.url);
+    c.ws.send(options('u1'));
+    await expect.poll(() => c.messages.length).toBe(1);
+    const frame = (f32: Uint8Array, off: number): Uint8Array => f32.subarray(off, off + 6400);
+    // 2.5 s of silence in 100 ms frames at 5x real time: passes run, and none gives an update
+    const silence = new Uint8Array(2500 * 64);
+    for (let off = 0; off < silence.length; off += 6400) {
+      c.ws.send(frame(silence, off));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await expect.poll(() => e.connectionsLog[0]!.passes?.length ?? 0).toBeGreaterThanOrEqual(2);
+    expect(c.messages.filter((m) => m.segments)).toEqual([]);
+    // then the call, the same way: the loop sees windows of every length, never one under 1 s
+    for (let off = 0; off < callF32.length; off += 6400) {
+      c.ws.send(frame(callF32, off));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await expect.poll(() => c.messages.filter((m) => m.segments).length).toBeGreaterThan(3);
+    for (const p of e.connectionsLog[0]!.passes!) expect(p.toMs - p.fromMs).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('END_OF_AUDIO stops the loop: the pass under way is never sent, what is left is not transcribed', async () => {
+    const e = await start({ modelPassMs: 200 });
+    const c = await connect(e.url);
+    c.ws.send(options('u1'));
+    await expect.poll(() => c.messages.length).toBe(1);
+    c.ws.send(callF32);
+    c.ws.send(Buffer.from('END_OF_AUDIO'));
+    expect(await c.closed).toBe(1000);
+    // the pass under way (over the whole call) finished after END_OF_AUDIO and was thrown away
+    await expect.poll(() => e.connectionsLog[0]!.passes?.length ?? 0).toBe(1);
+    expect(e.connectionsLog[0]!.passes![0]).toMatchObject({ fromMs: 0, discarded: true });
+    expect(c.messages.filter((m) => m.segments)).toEqual([]);
+    expect(e.counters.updatesSent).toBe(0);
+  });
+
+  it('rejects an invalid modelPassMs or minAudioMs', async () => {
+    await expect(startWhisperLiveEmulator({ modelPassMs: -1 })).rejects.toThrow(/modelPassMs/);
+    await expect(startWhisperLiveEmulator({ modelPassMs: 10, minAudioMs: 0 })).rejects.toThrow(/minAudioMs/);
+  });
+});

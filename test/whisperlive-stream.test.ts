@@ -9,6 +9,7 @@ import {
   type WhisperLiveProviderOptions,
 } from '../src/index.js';
 import { startWhisperLiveEmulator, type WhisperLiveEmulator, type WhisperLiveEmulatorOptions } from '../src/testing/index.js';
+import { collectingRequest, sendFloat32 } from './helpers/provider-session.js';
 import { frames, linear16k, mulaw8k, script, truth, writeCall } from './helpers/sample-call.js';
 
 let emulator: WhisperLiveEmulator | undefined;
@@ -34,6 +35,7 @@ afterEach(async () => {
 });
 
 const MULAW = { encoding: 'mulaw', sampleRate: 8000 } as const;
+
 const formats = [
   { name: 'mu-law 8 kHz', audio: MULAW, data: mulaw8k.data, frameBytes: 160 },
   { name: 'LINEAR16 16 kHz', audio: { encoding: 'linear16', sampleRate: 16000 } as const, data: linear16k.data, frameBytes: 640 },
@@ -146,24 +148,58 @@ describe('WhisperLiveProvider through StreamingRecognizer', () => {
     expect(emulator.counters.endOfAudioReceived).toBe(1);
   });
 
-  it('without padding, the in-progress segment the server never commits is still delivered as the final', async () => {
-    const { recognizer } = await setup({}, { endPaddingMs: 0 });
-    const stream = recognizer.stream({ audio: MULAW });
-    for (const f of frames(mulaw8k.data.subarray(0, 9050 * 8), 160)) stream.write(f); // mid last word
-    const summary = await stream.end();
-    expect(summary.transcripts).toHaveLength(4);
-    const last = summary.transcripts[3]!.text;
-    expect(last.length).toBeGreaterThan(0);
-    expect(script[3]!.startsWith(last)).toBe(true);
+  it('without padding, a server that transcribes only new audio never covers the last word: end() says timeout, no guess', async () => {
+    const { emulator, provider } = await setup({}, { endPaddingMs: 0 });
+    const { request, results, errors } = collectingRequest();
+    const session = await provider.connect(request);
+    sendFloat32(session, 9050); // the call cut in the middle of its last word
+    await expect.poll(() => results.filter((r) => r.type === 'partial' && r.segment === 3).length).toBeGreaterThan(0);
+    expect(await session.end(800)).toBe('timeout');
+    // the in-progress "모르…" was never passed off as a final, and END_OF_AUDIO was never sent
+    expect(results.filter((r) => r.type === 'final').map((r) => r.text)).toEqual(script.slice(0, 3));
+    expect(emulator.counters.endOfAudioReceived).toBe(0);
+    expect(errors).toEqual([]);
+    await expect.poll(() => emulator.counters.openConnections).toBe(0);
   });
 
-  it('with a server that flushes on END_OF_AUDIO, the committed segment is the final', async () => {
-    const { emulator, recognizer } = await setup({ flushOnEndOfAudio: true }, { endPaddingMs: 0 });
+  it('with a server that flushes on END_OF_AUDIO, the end is the same: everything is committed before it', async () => {
+    const { emulator, recognizer } = await setup({ flushOnEndOfAudio: true });
     const stream = recognizer.stream({ audio: MULAW });
     for (const f of frames(mulaw8k.data.subarray(0, 9200 * 8), 160)) stream.write(f);
     const summary = await stream.end();
     expect(summary.transcripts.map((t) => t.text)).toEqual(script);
     expect(emulator.counters.segmentsCompleted).toBe(4);
+    expect(emulator.counters.endOfAudioReceived).toBe(1);
+  });
+
+  it('speech the server never transcribes (its VAD drops it) does not hold end() up: END_OF_AUDIO after a quiet pass', async () => {
+    // the server's own loop; the last "utterance" is noise its VAD drops (an empty script line), and
+    // the one before it is force-committed after two identical passes
+    const { emulator, provider } = await setup(
+      { script: [...script.slice(0, 3), ''], modelPassMs: 300 },
+      { endSettleMs: 200, sameOutputThreshold: 1 },
+    );
+    const { request, results } = collectingRequest();
+    const session = await provider.connect(request);
+    sendFloat32(session, truth.durationMs);
+    expect(await session.end(10_000)).toBe('closed');
+    expect(results.filter((r) => r.type === 'final').map((r) => r.text)).toEqual(script.slice(0, 3));
+    expect(emulator.counters.endOfAudioReceived).toBe(1);
+    expect(provider.stats.pendingDelivered).toBe(0); // committed by the server, not taken from a partial
+  });
+
+  it('a server that stalls after the last commit: end() says timeout, END_OF_AUDIO is never sent, nothing is guessed', async () => {
+    const { emulator, provider } = await setup({}, { endSettleMs: 200 });
+    const { request, results, errors } = collectingRequest();
+    const session = await provider.connect(request);
+    sendFloat32(session, 8100); // utterances 0-2, and silence after (committed at the 8 s update)
+    await expect.poll(() => results.filter((r) => r.type === 'final').length).toBe(3);
+    emulator.faults.stall(true); // pings still answered, no update any more
+    sendFloat32(session, truth.durationMs, 8100); // utterance 3
+    expect(await session.end(1500)).toBe('timeout');
+    expect(results.filter((r) => r.type === 'final').map((r) => r.text)).toEqual(script.slice(0, 3));
+    expect(emulator.counters.endOfAudioReceived).toBe(0);
+    expect(errors).toEqual([]);
   });
 
   it('an API key goes in the Authorization header; without it the handshake is AUTH_FAILED', async () => {

@@ -84,8 +84,9 @@ async function whisperProvider(): Promise<Provider> {
   const overlapDurationMs = seconds('WHISPER_OVERLAP_DURATION', 0.5);
   let url = process.env.WHISPER_URL;
   if (!url) {
-    // The emulator also says Whisper's stock phrases on silence, to show them being dropped.
-    const emu = await startFasterWhisperEmulator({ script, chunkDurationMs, overlapDurationMs, hallucinate: true });
+    // The emulator also says Whisper's stock phrases on silence, garbles words cut by a chunk edge, and
+    // sends word times like server.py, to show the provider dealing with each.
+    const emu = await startFasterWhisperEmulator({ script, chunkDurationMs, overlapDurationMs, hallucinate: true, mangleEdges: true, wordTimes: true });
     closers.push(() => emu.close());
     url = emu.url;
     emulated.push(`Faster-Whisper emulator at ${url} (chunk ${chunkDurationMs} ms, overlap ${overlapDurationMs} ms)`);
@@ -171,7 +172,7 @@ console.log(`\n${summary.transcripts.length} finals from ${summary.providers.joi
 if (whisper instanceof FasterWhisperProvider) {
   const s = whisper.stats;
   console.log(
-    `faster-whisper: ${s.replies} chunk replies, ${s.overlapWordsRemoved} repeated overlap words removed, ${s.hallucinationsDropped} stock hallucinations dropped, ${Math.round(s.paddingMs)} ms of silence padding`,
+    `faster-whisper: ${s.replies} chunk replies (${s.timedReplies} with word times), ${s.overlapWordsRemoved} repeated overlap words removed, ${s.overlapWordsRetracted} words of a cut chunk edge replaced, ${s.hallucinationsDropped} stock hallucinations dropped, ${Math.round(s.paddingMs)} ms of silence padding`,
   );
 } else if (whisper instanceof WhisperLiveProvider) {
   console.log(`whisperlive: ${whisper.stats.updates} transcript updates, ${whisper.stats.segmentsResent} re-sent segments ignored`);

@@ -11,6 +11,15 @@ The protocol (the seeds' ``realtime_server.py`` pattern):
   text frame ``{"text": "..."}`` (empty when nothing was heard), then keeps the
   last ``--overlap-duration`` seconds as the start of the next chunk. Replies
   come in chunk order, one per chunk.
+* Each reply also carries the segments with their times, and word times
+  (faster-whisper's ``word_timestamps=True``; ``--no-word-timestamps`` leaves
+  them out), all in seconds from the start of the chunk::
+
+      {"text": "we are both", "segments": [{"start": 0.12, "end": 1.04, "text": " we are both",
+        "words": [{"word": " we", "start": 0.12, "end": 0.3, "probability": 0.98}, ...]}]}
+
+  The client removes the words two chunks share (the overlap) by these times;
+  with a server that sends ``{"text"}`` only, it compares the words instead.
 * A failed transcription is answered ``{"error": "..."}`` (the client fails the
   stream, so a fallback provider can take over). A text frame from the client
   closes the connection with 1003.
@@ -82,6 +91,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action="store_false",
         help="do not run Silero VAD before decoding (VAD removes silence, the main source of hallucinations)",
     )
+    p.add_argument(
+        "--no-word-timestamps",
+        dest="word_timestamps",
+        action="store_false",
+        help="leave word times out of the replies (segment times are always sent)",
+    )
     p.add_argument("--initial-prompt", default=None, help="Whisper prompt (domain words, style)")
     p.add_argument("--workers", type=int, default=1, help="transcriptions run in parallel (default 1)")
     p.add_argument("--cpu-threads", type=int, default=0, help="CPU threads per worker (default 0: library default)")
@@ -140,6 +155,11 @@ class ChunkBuffer:
         return chunks
 
 
+def _seconds(value) -> Optional[float]:
+    """A time from faster-whisper (seconds from the start of the chunk), rounded to the ms."""
+    return None if value is None else round(float(value), 3)
+
+
 class Transcriber:
     """The one model of the process, and the threads that run it."""
 
@@ -163,14 +183,31 @@ class Transcriber:
             vad_filter=args.vad_filter,
             condition_on_previous_text=False,  # chunks are independent; avoids repetition loops
             initial_prompt=args.initial_prompt,
+            word_timestamps=args.word_timestamps,
         )
 
-    def _run(self, audio: np.ndarray) -> str:
+    def _run(self, audio: np.ndarray) -> dict:
         # transcribe() returns a lazy generator: the model runs while it is iterated, in this thread.
         segments, _info = self.model.transcribe(audio, **self.options)
-        return " ".join(s.text.strip() for s in segments if s.text.strip())
+        out = []
+        for s in segments:
+            if not s.text.strip():
+                continue
+            seg = {"start": _seconds(getattr(s, "start", None)), "end": _seconds(getattr(s, "end", None)), "text": s.text}
+            words = getattr(s, "words", None)
+            if words:
+                seg["words"] = [
+                    {"word": w.word, "start": _seconds(w.start), "end": _seconds(w.end), "probability": round(float(w.probability), 4)}
+                    for w in words
+                ]
+            out.append(seg)
+        message = {"text": " ".join(seg["text"].strip() for seg in out)}
+        # times are sent only when every segment has them (a stand-in model may have none)
+        if all(seg["start"] is not None and seg["end"] is not None for seg in out):
+            message["segments"] = out
+        return message
 
-    async def transcribe(self, audio: np.ndarray) -> str:
+    async def transcribe(self, audio: np.ndarray) -> dict:
         return await asyncio.get_running_loop().run_in_executor(self.pool, self._run, audio)
 
     async def warm_up(self) -> None:
@@ -202,8 +239,7 @@ async def handle(ws: ServerConnection, transcriber: Transcriber, args: argparse.
             audio = await queue.get()
             started = time.perf_counter()
             try:
-                text = await transcriber.transcribe(audio)
-                message = {"text": text}
+                message = await transcriber.transcribe(audio)
             except Exception as exc:  # a failed decode (CUDA OOM, …): tell the client
                 log.exception("client %s: chunk %d failed", peer, index)
                 message = {"error": f"transcription failed: {type(exc).__name__}"}

@@ -21,14 +21,24 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 class FakeModel:
     """Stands in for faster_whisper.WhisperModel: 'transcribes' a chunk as the
-    rounded values of its first and last samples."""
+    rounded values of its first and last samples, one segment spanning the
+    chunk, with two words (their times, like faster-whisper's, in seconds from
+    the start of the chunk) when word_timestamps is on."""
 
     def __init__(self, *args, **kwargs):
         self.kwargs = kwargs
 
     def transcribe(self, audio, **options):
         assert audio.dtype == np.float32
-        seg = types.SimpleNamespace(text=f" {audio[0]:.2f}-{audio[-1]:.2f} ")
+        duration = len(audio) / 16000
+        first, last = f"{audio[0]:.2f}", f"{audio[-1]:.2f}"
+        words = None
+        if options.get("word_timestamps"):
+            words = [
+                types.SimpleNamespace(word=f" {first}", start=0.0, end=duration / 2, probability=0.91234),
+                types.SimpleNamespace(word=f" {last}", start=duration / 2, end=duration, probability=0.8),
+            ]
+        seg = types.SimpleNamespace(text=f" {first} {last} ", start=0.0, end=duration, words=words)
         return iter([seg]), types.SimpleNamespace(language=options.get("language"))
 
 
@@ -130,9 +140,32 @@ class HandlerTest(unittest.TestCase):
         ramp = np.linspace(0, 1, 16000, dtype=np.float32)  # 1 s: chunks at 0-0.5, 0.25-0.75, 0.5-1.0
         conn = self.run_handler([ramp[i : i + 1600].tobytes() for i in range(0, 16000, 1600)])
         self.assertEqual(len(conn.sent), 3)
-        firsts = [float(m["text"].split("-")[0]) for m in conn.sent]
+        firsts = [float(m["text"].split(" ")[0]) for m in conn.sent]
         self.assertEqual(firsts, sorted(firsts))
         self.assertAlmostEqual(firsts[1], 0.25, places=2)  # the overlap is re-transcribed
+
+    def test_replies_carry_segment_and_word_times_from_the_chunk_start(self):
+        ramp = np.linspace(0, 1, 8000, dtype=np.float32)  # 0.5 s: one chunk
+        conn = self.run_handler([ramp.tobytes()])
+        self.assertEqual(len(conn.sent), 1)
+        reply = conn.sent[0]
+        self.assertEqual(reply["text"], "0.00 1.00")
+        [seg] = reply["segments"]
+        self.assertEqual((seg["start"], seg["end"]), (0.0, 0.5))
+        self.assertEqual(
+            seg["words"],
+            [
+                {"word": " 0.00", "start": 0.0, "end": 0.25, "probability": 0.9123},
+                {"word": " 1.00", "start": 0.25, "end": 0.5, "probability": 0.8},
+            ],
+        )
+
+    def test_no_word_timestamps_keeps_segment_times_only(self):
+        ramp = np.linspace(0, 1, 8000, dtype=np.float32)
+        conn = self.run_handler([ramp.tobytes()], ["--no-word-timestamps"])
+        [seg] = conn.sent[0]["segments"]
+        self.assertNotIn("words", seg)
+        self.assertEqual(seg["end"], 0.5)
 
     def test_text_frame_closes_with_1003(self):
         conn = self.run_handler(["hello"])
@@ -145,6 +178,7 @@ class HandlerTest(unittest.TestCase):
         a = server.parse_args(["--language", "auto", "--device", "cpu", "--compute-type", "int8"])
         t = server.Transcriber(a)
         self.assertIsNone(t.options["language"])
+        self.assertTrue(t.options["word_timestamps"])
         self.assertEqual(t.model.kwargs["compute_type"], "int8")
         t.close()
 

@@ -40,6 +40,12 @@ export interface ProviderCapabilities {
    * Default: 5000.
    */
   stallTimeoutMs?: number;
+  /**
+   * How long this provider may legitimately take, after the end of audio, to deliver its last
+   * finals and close, ms: the stream's end timeout when the stream's `endTimeoutMs` is not set. A
+   * Whisper server may need several model passes (seconds each) after the last audio. Default: 5000.
+   */
+  endTimeoutMs?: number;
 }
 
 /** One result of a session, times relative to the session's first audio byte (ms). */

@@ -11,4 +11,6 @@ export * from './twilio/index.js';
 export * from './faster-whisper/index.js';
 export * from './whisperlive/index.js';
 export { ScriptCursor } from './script-cursor.js';
+export { describeProviderContract } from './contract/provider-contract.js';
+export type { ContractServer, ContractTestApi, ProviderContractOptions } from './contract/provider-contract.js';
 export type { Script } from './script-cursor.js';

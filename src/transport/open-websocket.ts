@@ -1,12 +1,14 @@
 /**
- * Open a client WebSocket with one time budget and typed errors, for
- * providers whose servers speak plain WebSocket (Faster-Whisper, WhisperLive).
+ * Open a client WebSocket with one time budget and typed errors, for every
+ * WebSocket provider (RTZR, Faster-Whisper, WhisperLive).
  *
  * The budget covers DNS, TCP, TLS and the HTTP upgrade. A rejected upgrade
  * maps its status to an error class (401/403 → `AuthenticationError`, 429 →
- * `RateLimitError`, anything else → `ConnectionError` `CONNECTION_FAILED`).
- * Messages name the host only: never the path, query or user-info of the
- * URL, which may carry a token.
+ * `RateLimitError` with `retryAfterMs` from `Retry-After`, anything else →
+ * `ConnectionError` `CONNECTION_FAILED`, retryable for 408/425/5xx), or to the
+ * provider's own mapping of the status and the response body (RTZR's
+ * `{code, msg}`). Messages name the host only: never the path, query or
+ * user-info of the URL, which may carry a token.
  * @module
  * @internal
  */
@@ -20,8 +22,22 @@ import {
   type SttError,
 } from '../errors/index.js';
 import { wsProxyOptions } from './proxy.js';
+import { isTransientStatus } from './http-status.js';
+import { parseRetryAfter } from './retry-after.js';
 
 const noop = (): void => {};
+
+/** A rejected upgrade: the HTTP response instead of 101. */
+export interface UpgradeRejection {
+  status: number;
+  /** The first 4 KiB of the response body, as text. */
+  body: string;
+  /** From `Retry-After`, ms, when the response had a valid one. */
+  retryAfterMs?: number;
+}
+
+/** Largest part of a rejection body kept, bytes. */
+const REJECTION_BODY_BYTES = 4096;
 
 /** What {@link openWebSocket} needs. */
 export interface OpenWebSocketOptions {
@@ -37,6 +53,8 @@ export interface OpenWebSocketOptions {
   signal: AbortSignal;
   /** Largest message accepted from the server, bytes. Default 16 MiB. */
   maxPayload?: number;
+  /** The error of a rejected upgrade. Default {@link upgradeError}. */
+  rejectionError?: (rejection: UpgradeRejection) => SttError;
 }
 
 /** Host (and port) of a URL, for messages. */
@@ -49,11 +67,13 @@ export function hostOf(url: string): string {
 }
 
 /** Typed error for an HTTP status that rejected the upgrade. */
-export function upgradeError(provider: string, label: string, status: number): SttError {
+export function upgradeError(provider: string, label: string, rejection: UpgradeRejection): SttError {
+  const { status, retryAfterMs } = rejection;
   const message = `${label} rejected the WebSocket handshake: HTTP ${status}`;
+  const wait = retryAfterMs === undefined ? {} : { retryAfterMs };
   if (status === 401 || status === 403) return new AuthenticationError(message, { provider, status, retryable: false });
-  if (status === 429) return new RateLimitError(message, { provider, status });
-  return new ConnectionError('CONNECTION_FAILED', message, { provider, status, retryable: status >= 500 || status === 408 });
+  if (status === 429) return new RateLimitError(message, { provider, status, ...wait });
+  return new ConnectionError('CONNECTION_FAILED', message, { provider, status, retryable: isTransientStatus(status), ...wait });
 }
 
 /**
@@ -102,9 +122,25 @@ export function openWebSocket(o: OpenWebSocketOptions): Promise<WebSocket> {
     o.signal.addEventListener('abort', onAbort, { once: true });
     ws.once('open', onOpen);
     ws.once('unexpected-response', (_req, res) => {
-      res.resume();
+      const status = res.statusCode ?? 0;
+      const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        if (size < REJECTION_BODY_BYTES) chunks.push(c.subarray(0, REJECTION_BODY_BYTES - size));
+        size += c.length;
+      });
       res.on('error', noop);
-      settle(upgradeError(provider, label, res.statusCode ?? 0));
+      const done = (): void => {
+        const rejection: UpgradeRejection = {
+          status,
+          body: Buffer.concat(chunks).toString('utf8'),
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        };
+        settle(o.rejectionError ? o.rejectionError(rejection) : upgradeError(provider, label, rejection));
+      };
+      res.once('end', done);
+      res.once('close', done);
     });
     ws.once('error', (err: Error) =>
       settle(

@@ -33,6 +33,13 @@ export interface FasterWhisperProviderStats {
   hallucinationsDropped: number;
   /** Words removed because a reply repeated them from the previous chunk (the overlap). */
   overlapWordsRemoved: number;
+  /**
+   * Words of a reply taken back because the next chunk heard their audio whole: a mangled chunk
+   * edge (by text), or words past the middle of the shared audio (by time).
+   */
+  overlapWordsRetracted: number;
+  /** Replies that carried segment or word times (de-duplicated by time). */
+  timedReplies: number;
   /** Replies whose text was dropped because the endpointer found no speech in their chunk. */
   textWithoutSpeechDropped: number;
   /** Silence sent on `finalize()`/`end()` to make the server transcribe the last chunk, ms. */
@@ -66,6 +73,8 @@ export class FasterWhisperProvider implements Provider {
     replies: 0,
     hallucinationsDropped: 0,
     overlapWordsRemoved: 0,
+    overlapWordsRetracted: 0,
+    timedReplies: 0,
     textWithoutSpeechDropped: 0,
     paddingMs: 0,
   };
@@ -85,6 +94,8 @@ export class FasterWhisperProvider implements Provider {
       encodings: ['float32'] as const,
       sampleRates: { min: 16000, max: 16000 },
       preferredSampleRate: 16000,
+      stallTimeoutMs: this.options.stallTimeoutMs,
+      endTimeoutMs: this.options.endTimeoutMs,
     });
   }
 

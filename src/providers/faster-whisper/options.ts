@@ -80,6 +80,20 @@ export interface FasterWhisperProviderOptions extends ConcurrencyOptions {
   headers?: Record<string, string>;
   /** Timeout of the WebSocket opening handshake, ms. Default 10000. */
   connectTimeoutMs?: number;
+  /**
+   * How long the server may go without a reply carrying words while speech is being sent, ms
+   * (`capabilities.stallTimeoutMs`: the stream's stall timeout unless `fallback.stallTimeoutMs` is
+   * set). New speech is answered once its chunk is full (up to `chunkDurationMs` of audio) and
+   * transcribed. Default `chunkDurationMs + 6000`: room for a CPU model taking several seconds
+   * per chunk; a GPU server answers within a few hundred ms.
+   */
+  stallTimeoutMs?: number;
+  /**
+   * How long `end()` may take, ms (`capabilities.endTimeoutMs`: the stream's end timeout unless
+   * the stream sets `endTimeoutMs`): the padding completes the last chunk at once, then every
+   * chunk not answered yet must be transcribed. Default `chunkDurationMs + 6000`.
+   */
+  endTimeoutMs?: number;
   /** WebSocket ping interval while open, ms. Default 15000. */
   pingIntervalMs?: number;
 }
@@ -98,6 +112,8 @@ export interface ResolvedFasterWhisperOptions {
   padOnFinalize: boolean;
   headers: Record<string, string> | undefined;
   connectTimeoutMs: number;
+  stallTimeoutMs: number;
+  endTimeoutMs: number;
   pingIntervalMs: number;
 }
 
@@ -144,6 +160,8 @@ export function resolveFasterWhisperOptions(options: FasterWhisperProviderOption
     padOnFinalize,
     headers: checkHeaders(id, options.headers),
     connectTimeoutMs: checkInt(id, 'connectTimeoutMs', options.connectTimeoutMs ?? 10_000, 1),
+    stallTimeoutMs: checkInt(id, 'stallTimeoutMs', options.stallTimeoutMs ?? chunkDurationMs + 6000, 1, 600_000),
+    endTimeoutMs: checkInt(id, 'endTimeoutMs', options.endTimeoutMs ?? chunkDurationMs + 6000, 1, 600_000),
     pingIntervalMs: checkInt(id, 'pingIntervalMs', options.pingIntervalMs ?? 15_000, 1),
   };
 }

@@ -9,6 +9,8 @@ import type { Dispatcher } from 'undici';
 import { request, timeoutSignal } from '../../transport/http.js';
 import type { FetchedToken } from '../../auth/token-cache.js';
 import { AuthenticationError, ConnectionError, TimeoutError, isSttError } from '../../errors/index.js';
+import { isTransientStatus } from '../../transport/http-status.js';
+import { parseRetryAfter } from '../../transport/retry-after.js';
 
 const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 
@@ -60,10 +62,12 @@ export async function fetchGoogleToken(req: {
       } catch {
         /* not JSON */
       }
+      const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
       throw new AuthenticationError(`Google token request failed: HTTP ${res.statusCode}${detail ? ` (${detail})` : ''}`, {
         provider: req.provider,
         status: res.statusCode,
-        retryable: res.statusCode >= 500 || res.statusCode === 429,
+        retryable: isTransientStatus(res.statusCode),
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       });
     }
     const o = JSON.parse(text) as { access_token?: unknown; expires_in?: unknown };

@@ -146,6 +146,7 @@ export class GoogleProvider implements Provider {
       costs: { tokenMs: tokenCached ? 0 : Math.round(performance.now() - started), tokenCached, connectMs: 0, prewarmed: false },
       dispatcher: this.dispatcher,
       headers: () => this.headers(),
+      rejectedAuth: (used) => this.rejectedAuth(used),
       includeRaw: request.includeRaw ?? false,
       logger: request.logger,
       onResult: (r) => request.onResult(r),
@@ -193,6 +194,14 @@ export class GoogleProvider implements Provider {
       maxConcurrentRequests: o.maxConcurrentRequests,
       closed: this.closed,
     };
+  }
+
+  /** A 401 with these headers: drop their service-account token (true), or nothing to refresh (API key). */
+  private rejectedAuth(used: Record<string, string>): boolean {
+    const bearer = /^Bearer (.+)$/.exec(used.authorization ?? '');
+    if (!this.tokens || !bearer) return false;
+    this.tokens.invalidate(bearer[1]!);
+    return true;
   }
 
   private async headers(): Promise<Record<string, string>> {

@@ -17,6 +17,8 @@ import {
   TimeoutError,
   isSttError,
 } from '../../errors/index.js';
+import { isTransientStatus } from '../../transport/http-status.js';
+import { parseRetryAfter } from '../../transport/retry-after.js';
 
 /** @internal */
 export interface RecognizeConfig {
@@ -52,8 +54,14 @@ export function durationMs(v: unknown): number {
   return 0;
 }
 
-/** Map an HTTP error reply to a typed error (400/401/403/404 are not retryable). @internal */
-export function googleHttpError(provider: string, status: number, body: string): SttError {
+/**
+ * Map an HTTP error reply to a typed error: 401/403 → AuthenticationError (permanent), 429 →
+ * RateLimitError (transient, `retryAfterMs` from `Retry-After`), 400/404 → ConfigurationError
+ * (permanent: the request or the model is rejected), 408/425/5xx → ProviderError (transient),
+ * anything else → ProviderError (permanent).
+ * @internal
+ */
+export function googleHttpError(provider: string, status: number, body: string, retryAfterMs?: number): SttError {
   let message = '';
   let canonical = '';
   try {
@@ -64,12 +72,11 @@ export function googleHttpError(provider: string, status: number, body: string):
     /* not JSON */
   }
   const text = `Google recognize failed: HTTP ${status}${canonical ? ` ${canonical}` : ''}${message ? ` (${message})` : ''}`;
-  const base = { provider, status, ...(canonical ? { providerCode: canonical } : {}) };
+  const base = { provider, status, ...(canonical ? { providerCode: canonical } : {}), ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
   if (status === 401 || status === 403) return new AuthenticationError(text, { ...base, retryable: false });
   if (status === 429) return new RateLimitError(text, base);
   if (status === 400 || status === 404) return new ConfigurationError(text, base);
-  if (status >= 500) return new ProviderError(text, { ...base, retryable: true });
-  return new ProviderError(text, { ...base, retryable: false });
+  return new ProviderError(text, { ...base, retryable: isTransientStatus(status) });
 }
 
 /** @internal */
@@ -94,7 +101,7 @@ export async function recognizeOnce(req: {
       signal,
     });
     const text = await res.body.text();
-    if (res.statusCode !== 200) throw googleHttpError(req.provider, res.statusCode, text);
+    if (res.statusCode !== 200) throw googleHttpError(req.provider, res.statusCode, text, parseRetryAfter(res.headers['retry-after']));
     let parsed: { results?: { alternatives?: { transcript?: unknown; confidence?: unknown; words?: unknown[] }[]; languageCode?: unknown }[] };
     try {
       parsed = JSON.parse(text) as typeof parsed;

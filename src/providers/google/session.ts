@@ -6,6 +6,7 @@
  * @module
  */
 import { inspect, type InspectOptionsStylized } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import type { Dispatcher } from 'undici';
 import { Endpointer, type EndpointerEvent } from '../../audio/endpointer.js';
@@ -28,6 +29,11 @@ export interface GoogleSessionInit {
   costs: SessionCosts;
   dispatcher: Dispatcher;
   headers: () => Promise<Record<string, string>>;
+  /**
+   * A request was rejected with 401 using these headers: drop their OAuth2 token so the next
+   * `headers()` fetches a new one. Returns false when there is nothing to refresh (an API key).
+   */
+  rejectedAuth?: (headers: Record<string, string>) => boolean;
   includeRaw: boolean;
   logger: Logger;
   onResult(result: ProviderResult): void;
@@ -181,30 +187,46 @@ export class GoogleUtteranceSession implements ProviderSession {
       return;
     }
     try {
+      let refreshed = false;
+      let used: Record<string, string> = {};
       p.result = await pRetry(
-        async () =>
-          recognizeOnce({
+        async () => {
+          used = await this.init.headers();
+          return recognizeOnce({
             provider: this.init.opts.id,
             url: `${this.init.opts.endpoint}/v1/speech:recognize`,
-            headers: await this.init.headers(),
+            headers: used,
             config: this.config,
             audio,
             timeoutMs: this.init.opts.requestTimeoutMs,
             dispatcher: this.init.dispatcher,
             signal: this.controller.signal,
-          }),
+          });
+        },
         {
           retries: this.init.opts.retries,
           minTimeout: 200,
           factor: 2,
           randomize: true,
           signal: this.controller.signal,
-          shouldRetry: ({ error }) => !this.closed && isSttError(error) && error.retryable,
-          onFailedAttempt: ({ error, retriesLeft }) =>
+          shouldRetry: ({ error }) => {
+            if (this.closed || !isSttError(error)) return false;
+            // A token rejected (revoked or expired early): refresh it once, then the rejection stands.
+            if (error.status === 401 && !refreshed && this.init.rejectedAuth?.(used)) return (refreshed = true);
+            // A wait longer than a request may take is the stream's to decide (fallback, or retry later).
+            return error.retryable && (error.retryAfterMs ?? 0) <= this.init.opts.requestTimeoutMs;
+          },
+          onFailedAttempt: async ({ error, retriesLeft }) => {
             this.init.logger.debug('google: recognize attempt failed', {
               code: isSttError(error) ? error.code : 'PROVIDER_ERROR',
               retriesLeft,
-            }),
+            });
+            // Retry-After: wait what the server asked for before the next attempt (p-retry adds its backoff)
+            const wait = isSttError(error) ? (error.retryAfterMs ?? 0) : 0;
+            if (retriesLeft > 0 && wait > 0 && wait <= this.init.opts.requestTimeoutMs && !this.closed) {
+              await sleep(wait, undefined, { signal: this.controller.signal });
+            }
+          },
         },
       );
       p.done = true;

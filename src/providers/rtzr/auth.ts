@@ -9,6 +9,7 @@ import type { Dispatcher } from 'undici';
 import { request, timeoutSignal } from '../../transport/http.js';
 import { ConnectionError, ProviderError, TimeoutError, isSttError } from '../../errors/index.js';
 import type { FetchedToken } from '../../auth/token-cache.js';
+import { parseRetryAfter } from '../../transport/retry-after.js';
 import { rtzrHttpError } from './errors.js';
 
 /** @internal */
@@ -35,7 +36,9 @@ export async function fetchRtzrToken(req: RtzrAuthRequest): Promise<FetchedToken
       signal,
     });
     const text = await res.body.text();
-    if (res.statusCode !== 200) throw rtzrHttpError(req.provider, 'authenticate', res.statusCode, text);
+    if (res.statusCode !== 200) {
+      throw rtzrHttpError(req.provider, 'authenticate', res.statusCode, text, parseRetryAfter(res.headers['retry-after']));
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

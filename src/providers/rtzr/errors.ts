@@ -4,6 +4,7 @@
  * https://developers.rtzr.ai/docs/en/rate_limit (A0002).
  * @module
  */
+import { isTransientStatus } from '../../transport/http-status.js';
 import {
   AuthenticationError,
   ConfigurationError,
@@ -32,14 +33,19 @@ export function parseRtzrErrorBody(text: string): { code?: string; msg?: string 
 
 /**
  * Typed error for an HTTP status from RTZR (`what` names the step: "authenticate", "handshake").
- * 401/403 → AuthenticationError; 429 → RateLimitError; 400 → ConfigurationError (handshake) or
- * AuthenticationError (authenticate); 5xx → retryable.
+ * 401/403 → AuthenticationError (permanent; the provider refreshes the token once on a handshake
+ * 401 before giving up); 429 → RateLimitError (transient, with `retryAfterMs`); 400 →
+ * ConfigurationError (handshake: parameters rejected, `H0001`) or AuthenticationError
+ * (authenticate), both permanent; 408/425/5xx → transient (AuthenticationError for authenticate,
+ * `CONNECTION_FAILED` for the handshake); any other status → permanent ProviderError (e.g. 404:
+ * a wrong `apiBase`/`websocketUrl`).
+ * @param retryAfterMs - from the response's `Retry-After`, when it had one.
  * @internal
  */
-export function rtzrHttpError(provider: string, what: string, status: number, bodyText: string): SttError {
+export function rtzrHttpError(provider: string, what: string, status: number, bodyText: string, retryAfterMs?: number): SttError {
   const { code, msg } = parseRtzrErrorBody(bodyText);
   const detail = `${what} failed: HTTP ${status}${code ? ` ${code}` : ''}${msg ? ` (${msg})` : ''}`;
-  const base = { provider, status, ...(code ? { providerCode: code } : {}) };
+  const base = { provider, status, ...(code ? { providerCode: code } : {}), ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
   if (status === 429) return new RateLimitError(`RTZR ${detail}`, base);
   if (status === 401 || status === 403) return new AuthenticationError(`RTZR ${detail}`, { ...base, retryable: false });
   if (status === 400) {
@@ -47,10 +53,10 @@ export function rtzrHttpError(provider: string, what: string, status: number, bo
       ? new AuthenticationError(`RTZR ${detail}`, { ...base, retryable: false })
       : new ConfigurationError(`RTZR ${detail}`, base);
   }
-  if (status >= 500) {
+  if (isTransientStatus(status)) {
     return what === 'authenticate'
       ? new AuthenticationError(`RTZR ${detail}`, { ...base, retryable: true })
-      : new ConnectionError('CONNECTION_FAILED', `RTZR ${detail}`, base);
+      : new ConnectionError('CONNECTION_FAILED', `RTZR ${detail}`, { ...base, retryable: true });
   }
   return new ProviderError(`RTZR ${detail}`, { ...base, retryable: false });
 }

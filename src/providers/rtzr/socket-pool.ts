@@ -10,7 +10,9 @@
  *   the provider's concurrency limit).
  * - A socket that dies while idle, or a handshake that fails, is replaced
  *   with bounded backoff: the first retry at once, then after 1, 2, 4, 8, 16 s;
- *   after that the pool stops trying until the next `take()` or `fill()`.
+ *   after that the pool stops trying until the next `take()` or `fill()`. A
+ *   failure that carries `retryAfterMs` (a 429 with `Retry-After`) waits at
+ *   least that long (at most {@link MAX_RETRY_AFTER_MS}).
  *   The backoff resets when a socket proves healthy (taken, or recycled at its
  *   full age). No promise of the pool is ever left unhandled.
  * - Idle sockets are pinged every `pingIntervalMs` (one timer per pool, only
@@ -24,6 +26,8 @@ import type { Logger } from '../../logger.js';
 
 /** Delay before retry round `n` (0-based), ms; the pool gives up after the last one. */
 const RETRY_DELAYS_MS = [0, 1000, 2000, 4000, 8000, 16000] as const;
+/** Longest `Retry-After` the pool honours before a retry, ms. */
+export const MAX_RETRY_AFTER_MS = 60_000;
 
 /** Counters a pool reports into (shared with the provider's `stats`). @internal */
 export interface SocketPoolCounters {
@@ -329,10 +333,12 @@ export class SocketPool {
       return;
     }
     this.round++;
+    const asked = (err as { retryAfterMs?: unknown }).retryAfterMs;
+    const wait = typeof asked === 'number' ? Math.max(delay, Math.min(asked, MAX_RETRY_AFTER_MS)) : delay;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.replenish();
-    }, delay);
+    }, wait);
   }
 
   private settleWaiters(err?: unknown): void {

@@ -61,13 +61,35 @@ export interface WhisperLiveProviderOptions extends ConcurrencyOptions {
   /** Timeout of the WebSocket opening handshake, ms. Default 10000. */
   connectTimeoutMs?: number;
   /**
-   * Silence sent by `end()` before `END_OF_AUDIO`, ms, so the server transcribes the last second
-   * of speech (it only transcribes once 1 s of new audio is buffered, and does not flush on
-   * `END_OF_AUDIO`). Default 1000.
+   * Silence sent by `end()` after the last audio, ms: the server runs a pass only over at least
+   * 1 s of audio, and the padding also absorbs the network latency when `end()` decides that a pass
+   * started after the server had all the speech. Default 1000.
    */
   endPaddingMs?: number;
-  /** During `end()`, send `END_OF_AUDIO` after this long without a transcript update, ms. Default 1000. */
+  /**
+   * During `end()`, after an update that came at least 1 s after the last audio, with nothing in
+   * progress on the server: the shortest wait for another update before concluding that the server
+   * heard no speech in what is left, ms. The wait is two model passes as observed during the
+   * session when longer. Default 1000.
+   */
   endSettleMs?: number;
+  /**
+   * How long the server may go without any result while speech is being sent, ms: the stream's
+   * stall timeout unless `fallback.stallTimeoutMs` is set (`capabilities.stallTimeoutMs`). The
+   * server transcribes in passes over at least 1 s of audio; the first result for new speech can
+   * take the pass under way plus one more pass. Default 15000: a CPU server whose model pass takes
+   * up to about 6 s (2 passes + 1 s of audio + margin). A GPU server answers within a second: 3000
+   * detects a stalled one sooner.
+   */
+  stallTimeoutMs?: number;
+  /**
+   * How long `end()` may take to deliver the last finals, ms: the stream's end timeout unless the
+   * stream sets `endTimeoutMs` (`capabilities.endTimeoutMs`). The server commits nothing on
+   * `END_OF_AUDIO`, so `end()` waits for up to three model passes (the one under way, one that
+   * reaches the end of the speech, one that confirms it). Default 20000 (passes up to about 6 s);
+   * 5000 suits a GPU server.
+   */
+  endTimeoutMs?: number;
   /** Extra upgrade headers (a reverse proxy's). Never logged. */
   headers?: Record<string, string>;
   /** WebSocket ping interval while open, ms. Default 15000. */
@@ -97,6 +119,8 @@ export interface ResolvedWhisperLiveOptions {
   connectTimeoutMs: number;
   endPaddingMs: number;
   endSettleMs: number;
+  stallTimeoutMs: number;
+  endTimeoutMs: number;
   headers?: Record<string, string>;
   pingIntervalMs: number;
 }
@@ -151,6 +175,8 @@ export function resolveWhisperLiveOptions(options: WhisperLiveProviderOptions = 
     connectTimeoutMs: checkInt(id, 'connectTimeoutMs', options.connectTimeoutMs ?? 10_000, 1),
     endPaddingMs: checkInt(id, 'endPaddingMs', options.endPaddingMs ?? 1000, 0, 10_000),
     endSettleMs: checkInt(id, 'endSettleMs', options.endSettleMs ?? 1000, 1, 60_000),
+    stallTimeoutMs: checkInt(id, 'stallTimeoutMs', options.stallTimeoutMs ?? 15_000, 1, 600_000),
+    endTimeoutMs: checkInt(id, 'endTimeoutMs', options.endTimeoutMs ?? 20_000, 1, 600_000),
     pingIntervalMs: checkInt(id, 'pingIntervalMs', options.pingIntervalMs ?? 15_000, 1),
   };
   if (options.apiKey !== undefined) resolved.apiKey = options.apiKey;

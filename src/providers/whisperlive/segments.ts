@@ -43,6 +43,17 @@ export class SegmentTracker {
     private readonly includeRaw: boolean,
   ) {}
 
+  /** End of the last committed segment, ms since the session's first audio (`-Infinity` before the first). */
+  get committedEndMs(): number {
+    return this.lastEnd;
+  }
+
+  /** The in-progress segment (`completed: false`) not yet committed, if any. */
+  get pending(): { text: string; startMs: number; endMs: number } | undefined {
+    const p = this.partial;
+    return p ? { text: p.text, startMs: p.start, endMs: p.end } : undefined;
+  }
+
   /** The results one update yields, in order. */
   update(segments: readonly RawSegment[], raw: unknown, language?: string): ProviderResult[] {
     const out: ProviderResult[] = [];
@@ -82,7 +93,10 @@ export class SegmentTracker {
     return out;
   }
 
-  /** The in-progress text as a final (the server does not flush on `END_OF_AUDIO`), if any. */
+  /**
+   * The in-progress text as a final, if any. Only for when the server has provably transcribed all
+   * the audio sent (see `end-of-audio.ts`): it does not flush on `END_OF_AUDIO`.
+   */
   promotePartial(language?: string): ProviderResult | undefined {
     const p = this.partial;
     this.partial = undefined;

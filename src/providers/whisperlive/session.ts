@@ -2,41 +2,34 @@
  * One WhisperLive connection: the options message and the wait for
  * `SERVER_READY` (`WAIT` → `RateLimitError`, `ERROR` → `ProviderError`, no
  * answer → `TimeoutError`), then float32 frames out and transcript updates
- * in; `end()` pads one second of silence (the server transcribes only once a
- * second of new audio is buffered), waits until the transcript settles, sends
- * `END_OF_AUDIO` and, as the server does not flush, turns the last
- * in-progress segment into the final when the socket closes.
+ * in. `end()` pads `endPaddingMs` of silence, waits until the server's
+ * transcript covers the speech sent (see `end-of-audio.ts`), then sends
+ * `END_OF_AUDIO` and closes; past the end timeout it resolves `'timeout'`
+ * without passing an in-progress segment off as a final.
  * Source: collabora/WhisperLive server.py, backend/base.py, client.py.
  * @module
  * @internal
  */
-import { inspect, type InspectOptionsStylized } from 'node:util';
-import WebSocket from 'ws';
-import {
-  AbortError,
-  ConnectionError,
-  ProviderError,
-  RateLimitError,
-  TimeoutError,
-  type SttError,
-  toSttError,
-} from '../../errors/index.js';
+import type WebSocket from 'ws';
+import { Endpointer, type EndpointerEvent } from '../../audio/endpointer.js';
+import { bytesAsFloat32, float32ToPcm16 } from '../../audio/pcm.js';
+import { ConnectionError, ProviderError, RateLimitError, TimeoutError, type SttError } from '../../errors/index.js';
 import type { Logger } from '../../logger.js';
-import { SampleAligner, sendFrames, sendSilence } from '../../transport/binary-frames.js';
-import type { EndOutcome, ProviderResult, ProviderSession, SessionCosts } from '../provider.js';
-import { END_OF_AUDIO, parseServerMessage, type ServerMessage } from './messages.js';
+import { SampleAligner, sendFrames } from '../../transport/binary-frames.js';
+import { WsSession } from '../../transport/ws-session.js';
+import type { ProviderResult } from '../provider.js';
+import { LATENCY_ALLOWANCE_MS, decideEndOfAudio, type EndDecision } from './end-of-audio.js';
+import { END_OF_AUDIO, parseServerMessage, type RawSegment } from './messages.js';
 import type { ResolvedWhisperLiveOptions } from './options.js';
 import { SegmentTracker } from './segments.js';
-import { inspectView, sessionView } from '../../inspection.js';
-
-/** Bytes per ms of float32 16 kHz mono. */
-const BYTES_PER_MS = 64;
 
 /** Counters a session adds to (the provider's `stats`). @internal */
 export interface WhisperLiveSessionStats {
   updates: number;
   segmentsResent: number;
   waits: number;
+  /** In-progress segments delivered as finals because the server had provably transcribed all the speech. */
+  pendingDelivered: number;
 }
 
 /** @internal */
@@ -55,210 +48,192 @@ export interface WhisperLiveSessionInit {
   onError(error: SttError): void;
 }
 
-type State = 'handshake' | 'open' | 'ending' | 'closed';
+/** Samples per ms at 16 kHz. */
+const SAMPLES_PER_MS = 16;
 
 /** @internal */
-export class WhisperLiveSession implements ProviderSession {
-  readonly costs: SessionCosts = { tokenMs: 0, tokenCached: true, connectMs: 0, prewarmed: false };
-  /** Resolves on `SERVER_READY`; rejects with a typed error (the socket is then closed). */
-  readonly ready: Promise<void>;
-  private readonly ws: WebSocket;
-  private readonly provider: string;
+export class WhisperLiveSession extends WsSession {
   private readonly tracker: SegmentTracker;
   private readonly aligner = new SampleAligner(4);
-  private state: State = 'handshake';
-  private silenced = false;
+  private readonly endpointer = new Endpointer({ sampleRate: 16000 });
+  private scratch = new Int16Array(1600);
   private language: string | undefined;
-  private resolveReady!: () => void;
-  private rejectReady!: (e: SttError) => void;
-  private readyTimer: NodeJS.Timeout | undefined;
-  private ping: NodeJS.Timeout | undefined;
-  private endTimer: NodeJS.Timeout | undefined;
-  private settleTimer: NodeJS.Timeout | undefined;
-  private eosSent = false;
-  private closeWaiters: (() => void)[] = [];
-  /** How end() finished: `'timeout'` once its timer fired. */
-  private endOutcome: EndOutcome = 'closed';
+  /** Audio sent, samples (the end padding included). */
+  private sentSamples = 0;
+  /** End of the last speech in the audio sent, ms (0: none). */
+  private speechEndMs = 0;
+  /** `performance.now()` when the last audio (and the end padding) was handed to the network. */
+  private flushedAt: number | undefined;
+  private updatesSinceFlush = 0;
+  private lateUpdates = 0;
+  private eoaSent = false;
+  /** `performance.now()` of the last update, and the longest gap between updates while a segment was in progress (a model pass). */
+  private lastUpdateAt: number | undefined;
+  private lastUpdateHadPending = false;
+  private passMs = 0;
+  private quietTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly init: WhisperLiveSessionInit) {
-    this.ws = init.ws;
-    this.provider = init.options.id;
+    super({
+      provider: init.options.id,
+      label: 'WhisperLive',
+      ws: init.ws,
+      costs: { tokenMs: 0, tokenCached: true, connectMs: 0, prewarmed: false },
+      pingIntervalMs: init.options.pingIntervalMs,
+      logger: init.logger,
+      onResult: init.onResult,
+      onError: init.onError,
+      opening: {
+        timeoutMs: init.options.readyTimeoutMs,
+        timeoutError: () =>
+          new TimeoutError(`WhisperLive sent no SERVER_READY within ${init.options.readyTimeoutMs} ms`, { provider: init.options.id }),
+      },
+    });
     this.tracker = new SegmentTracker(init.interimResults, init.includeRaw);
     const lang = init.optionsMessage.language;
     if (typeof lang === 'string') this.language = lang;
-    this.ready = new Promise<void>((resolve, reject) => {
-      this.resolveReady = resolve;
-      this.rejectReady = reject;
-    });
-    this.ready.catch(() => {}); // observed by the provider; never an unhandled rejection
-    this.ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    this.ws.on('close', (code) => this.onClose(code));
-    this.readyTimer = setTimeout(
-      () =>
-        this.failHandshake(
-          new TimeoutError(`WhisperLive sent no SERVER_READY within ${init.options.readyTimeoutMs} ms`, { provider: this.provider }),
-        ),
-      init.options.readyTimeoutMs,
-    );
     this.ws.send(JSON.stringify(init.optionsMessage));
   }
 
-  get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
-  }
-
-  send(audio: Uint8Array, onSent?: () => void): void {
-    if (this.state !== 'open' || this.ws.readyState !== WebSocket.OPEN) {
-      onSent?.();
-      return;
+  protected override sendAudio(audio: Uint8Array, onSent?: () => void): void {
+    const frame = this.aligner.align(audio);
+    if (frame.length > 0) {
+      const samples = bytesAsFloat32(frame);
+      if (this.scratch.length < samples.length) this.scratch = new Int16Array(samples.length);
+      this.onSpeech(this.endpointer.push(float32ToPcm16(samples, this.scratch)));
+      this.sentSamples += samples.length;
     }
-    sendFrames(this.ws, this.aligner.align(audio), this.init.options.maxFrameBytes, onSent);
+    sendFrames(this.ws, frame, this.init.options.maxFrameBytes, onSent);
   }
 
   /** WhisperLive cannot end an utterance early: finals come when the server commits a segment. */
-  finalize(): void {}
+  override finalize(): void {}
 
-  end(timeoutMs: number): Promise<EndOutcome> {
-    if (this.state === 'closed' || this.state === 'handshake') {
-      this.terminate();
-      return Promise.resolve('closed');
-    }
-    const done = new Promise<EndOutcome>((resolve) => this.closeWaiters.push(() => resolve(this.endOutcome)));
-    if (this.state === 'ending') return done;
-    this.state = 'ending';
+  protected beginEnd(): void {
     this.aligner.reset();
-    this.endTimer = setTimeout(() => {
-      this.init.logger.warn('whisperlive: the server did not close within the end timeout; closing', {
-        provider: this.provider,
-        timeoutMs,
-      });
-      this.endOutcome = 'timeout';
-      this.deliverLastPartial();
-      this.terminate();
-    }, timeoutMs);
-    if (this.ws.readyState !== WebSocket.OPEN) {
-      this.deliverLastPartial();
-      this.terminate();
-      return done;
+    this.onSpeech(this.endpointer.flush());
+    const padBytes = this.init.options.endPaddingMs * SAMPLES_PER_MS * 4;
+    this.sentSamples += padBytes / 4;
+    // the padding lets the server run a pass over the end of the speech; its last frame's callback marks the flush
+    sendFrames(this.ws, new Uint8Array(padBytes), this.init.options.maxFrameBytes, () => this.onFlushed());
+    this.check();
+  }
+
+  protected override onEndTimeout(timeoutMs: number): void {
+    const pending = this.tracker.pending;
+    this.logger.warn('whisperlive: the transcript did not cover the speech within the end timeout; giving up on this session', {
+      provider: this.provider,
+      timeoutMs,
+      speechEndMs: Math.round(this.speechEndMs),
+      committedEndMs: Number.isFinite(this.tracker.committedEndMs) ? Math.round(this.tracker.committedEndMs) : null,
+      pendingEndMs: pending ? Math.round(pending.endMs) : null,
+      updatesSinceFlush: this.updatesSinceFlush,
+      lateUpdates: this.lateUpdates,
+    });
+  }
+
+  protected override dispose(): void {
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = undefined;
+  }
+
+  private onSpeech(events: readonly EndpointerEvent[]): void {
+    for (const ev of events) if (ev.type === 'speechend') this.speechEndMs = Math.max(this.speechEndMs, ev.endMs);
+  }
+
+  private onFlushed(): void {
+    if (this.state !== 'ending' || this.flushedAt !== undefined) return;
+    this.flushedAt = performance.now();
+    this.check();
+  }
+
+  /**
+   * After an update that came from a pass over all the audio or the one before it (received
+   * {@link LATENCY_ALLOWANCE_MS} after the flush): no further update for two model passes (as
+   * observed in this session, at least `endSettleMs`) with nothing in progress means the next pass,
+   * over everything the server had, found no speech (its VAD dropped what the endpointer heard).
+   * Without such an update the server may have stalled: nothing is concluded, and the end timeout
+   * decides.
+   */
+  private armQuiet(): void {
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = undefined;
+    if (this.state !== 'ending' || this.eoaSent || this.lateUpdates === 0) return;
+    const o = this.init.options;
+    const quietMs = Math.max(o.endSettleMs, 2 * this.passMs + 250);
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = undefined;
+      if (!this.tracker.pending) this.sendEndOfAudio('quiet', quietMs);
+    }, quietMs);
+  }
+
+  private check(): void {
+    if (this.state !== 'ending' || this.eoaSent) return;
+    const decision = decideEndOfAudio({
+      speechEndMs: this.speechEndMs,
+      committedEndMs: this.tracker.committedEndMs,
+      ...(this.tracker.pending ? { pending: this.tracker.pending } : {}),
+      flushed: this.flushedAt !== undefined,
+      updatesSinceFlush: this.updatesSinceFlush,
+      lateUpdates: this.lateUpdates,
+    });
+    if (decision !== 'wait') this.sendEndOfAudio(decision);
+  }
+
+  private sendEndOfAudio(reason: EndDecision | 'quiet', quietMs?: number): void {
+    if (this.eoaSent) return;
+    this.eoaSent = true;
+    if (reason === 'partial-covers' || reason === 'full-pass') {
+      const r = this.tracker.promotePartial(this.language);
+      if (r) {
+        this.init.stats.pendingDelivered++;
+        this.emit(r);
+      }
     }
-    sendSilence(this.ws, this.init.options.endPaddingMs * BYTES_PER_MS, this.init.options.maxFrameBytes);
-    this.armSettle();
-    return done;
+    this.logger.debug('whisperlive: the transcript covers the speech sent; END_OF_AUDIO', {
+      provider: this.provider,
+      reason,
+      ...(quietMs === undefined ? {} : { quietMs }),
+    });
+    this.ws.send(END_OF_AUDIO, { binary: true }, () => this.closeGracefully('end of audio'));
   }
 
-  abort(): void {
-    this.silenced = true;
-    if (this.state === 'handshake') this.rejectReady(new AbortError('stream aborted while connecting', { provider: this.provider }));
-    this.terminate();
-  }
-
-  private armSettle(): void {
-    if (this.settleTimer) clearTimeout(this.settleTimer);
-    this.settleTimer = setTimeout(() => this.sendEndOfAudio(), this.init.options.endSettleMs);
-  }
-
-  private sendEndOfAudio(): void {
-    if (this.eosSent || this.state !== 'ending') return;
-    this.eosSent = true;
-    if (this.settleTimer) clearTimeout(this.settleTimer);
-    this.settleTimer = undefined;
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(END_OF_AUDIO, { binary: true });
-  }
-
-  private deliverLastPartial(): void {
-    const r = this.tracker.promotePartial(this.language);
-    if (r) this.emit(r);
-  }
-
-  private emit(r: ProviderResult): void {
-    if (!this.silenced) this.init.onResult(r);
-  }
-
-  private terminate(): void {
-    if (this.state !== 'closed') {
-      this.state = 'closed';
-      this.cleanup();
-      this.ws.terminate();
-    }
-    const w = this.closeWaiters;
-    this.closeWaiters = [];
-    for (const f of w) f();
-  }
-
-  private cleanup(): void {
-    for (const t of [this.readyTimer, this.ping, this.endTimer, this.settleTimer]) if (t) clearTimeout(t);
-    this.readyTimer = this.ping = this.endTimer = this.settleTimer = undefined;
-  }
-
-  private failHandshake(error: SttError): void {
-    if (this.state !== 'handshake') return;
-    this.silenced = true;
-    this.rejectReady(error);
-    this.terminate();
-  }
-
-  private fail(error: SttError): void {
-    if (this.state === 'closed') return;
-    if (this.state === 'handshake') {
-      this.failHandshake(error);
-      return;
-    }
-    this.silenced = true;
-    this.terminate();
-    this.init.onError(error);
-  }
-
-  private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
-    if (this.state === 'closed' || isBinary) return;
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : data.toString();
-    let msg: ServerMessage;
-    try {
-      msg = parseServerMessage(this.provider, text, this.init.uid);
-    } catch (err) {
-      this.fail(toSttError(err, this.provider));
-      return;
-    }
+  protected onText(text: string): void {
+    const msg = parseServerMessage(this.provider, text, this.init.uid);
     switch (msg.kind) {
       case 'ready':
-        if (this.state !== 'handshake') return;
-        this.state = 'open';
-        if (this.readyTimer) clearTimeout(this.readyTimer);
-        this.readyTimer = undefined;
+        if (this.state !== 'opening') return;
         this.costs.connectMs = Math.round(performance.now() - this.init.startedAt);
-        this.ping = setInterval(() => {
-          if (this.ws.readyState === WebSocket.OPEN) this.ws.ping();
-        }, this.init.options.pingIntervalMs);
-        this.init.logger.debug('whisperlive: server ready', { provider: this.provider, backend: msg.backend });
-        this.resolveReady();
+        this.logger.debug('whisperlive: server ready', { provider: this.provider, backend: msg.backend });
+        this.markOpen();
         return;
       case 'wait':
         this.init.stats.waits++;
         this.fail(
           new RateLimitError(`WhisperLive server is full (max_clients); a slot frees in about ${msg.minutes.toFixed(1)} min`, {
             provider: this.provider,
+            retryAfterMs: Math.max(0, Math.round(msg.minutes * 60_000)),
           }),
         );
         return;
       case 'error':
-        this.fail(new ProviderError(`WhisperLive error: ${msg.message}`, { provider: this.provider, retryable: false }));
+        // Before SERVER_READY the server rejects the configuration (the model cannot be loaded):
+        // permanent. During a session nothing marks an error permanent: retry.
+        this.fail(new ProviderError(`WhisperLive error: ${msg.message}`, { provider: this.provider, retryable: this.state !== 'opening' }));
         return;
       case 'warning':
-        this.init.logger.warn('whisperlive: server warning', { provider: this.provider, message: msg.message });
+        this.logger.warn('whisperlive: server warning', { provider: this.provider, message: msg.message });
         return;
       case 'language':
         this.language = msg.language;
         return;
       case 'disconnect':
-        if (this.state === 'ending' && this.eosSent) {
-          this.deliverLastPartial();
-          this.terminate();
-        } else {
-          this.fail(
-            new ConnectionError('CONNECTION_LOST', 'WhisperLive ended the session (DISCONNECT: max_connection_time reached)', {
-              provider: this.provider,
-            }),
-          );
-        }
+        if (this.eoaSent) return; // the close follows
+        this.fail(
+          new ConnectionError('CONNECTION_LOST', 'WhisperLive ended the session (DISCONNECT: max_connection_time reached)', {
+            provider: this.provider,
+          }),
+        );
         return;
       case 'segments':
         this.onSegments(msg.segments, text);
@@ -268,43 +243,28 @@ export class WhisperLiveSession implements ProviderSession {
     }
   }
 
-  private onSegments(segments: Parameters<SegmentTracker['update']>[0], frame: string): void {
+  private onSegments(segments: RawSegment[], frame: string): void {
     if (this.state !== 'open' && this.state !== 'ending') return;
     this.init.stats.updates++;
+    const now = performance.now();
+    if (this.lastUpdateAt !== undefined && this.lastUpdateHadPending) this.passMs = Math.max(this.passMs, now - this.lastUpdateAt);
+    this.lastUpdateAt = now;
     const resent = this.tracker.resent;
-    const changes = this.tracker.changes;
     const raw = this.init.includeRaw ? (JSON.parse(frame) as unknown) : undefined;
     for (const r of this.tracker.update(segments, raw, this.language)) this.emit(r);
+    this.lastUpdateHadPending = this.tracker.pending !== undefined;
     this.init.stats.segmentsResent += this.tracker.resent - resent;
-    if (this.state === 'ending' && !this.eosSent && this.tracker.changes !== changes) this.armSettle();
-  }
-
-  private onClose(code: number): void {
-    if (this.state === 'closed') return;
-    if (this.state === 'handshake') {
-      this.failHandshake(
-        new ConnectionError('CONNECTION_FAILED', `WhisperLive closed the connection before SERVER_READY (close code ${code})`, {
-          provider: this.provider,
-        }),
-      );
-      return;
+    if (this.state !== 'ending' || this.eoaSent) return;
+    if (this.flushedAt !== undefined) {
+      this.updatesSinceFlush++;
+      if (now - this.flushedAt >= LATENCY_ALLOWANCE_MS) this.lateUpdates++;
     }
-    if (this.state === 'ending' && this.eosSent) {
-      // the server's answer to END_OF_AUDIO: it does not flush, so the in-progress text is the last final
-      this.deliverLastPartial();
-      this.terminate();
-      return;
-    }
-    this.fail(new ConnectionError('CONNECTION_LOST', `WhisperLive connection lost (close code ${code})`, { provider: this.provider }));
+    this.check();
+    this.armQuiet();
   }
 
-  /** `util.inspect()` view: provider, costs, buffer, state; never the socket or options (they hold credentials). */
-  [inspect.custom](depth: number, options: InspectOptionsStylized, inspectFn: typeof inspect): string {
-    return inspectView('WhisperLiveSession', this.toJSON(), depth, options, inspectFn);
-  }
-
-  /** `JSON.stringify()` view, as for `util.inspect()`. */
-  toJSON(): Record<string, unknown> {
-    return sessionView(this.provider, this, this.state === 'closed');
+  /** After `END_OF_AUDIO` the server closes (normally 1000; any close is fine, everything was delivered). */
+  protected override isCleanClose(): boolean {
+    return this.eoaSent;
   }
 }

@@ -30,6 +30,11 @@ export interface WhisperLiveProviderStats {
   segmentsResent: number;
   /** `WAIT` answers (server full). */
   waits: number;
+  /**
+   * In-progress segments delivered as finals at `end()`, because the server had provably
+   * transcribed all the speech sent (it commits nothing on `END_OF_AUDIO`).
+   */
+  pendingDelivered: number;
 }
 
 /**
@@ -49,7 +54,7 @@ export class WhisperLiveProvider implements Provider {
   readonly capabilities: ProviderCapabilities;
   readonly chunkMs: number;
   /** Counters over all sessions. */
-  readonly stats: WhisperLiveProviderStats = { connects: 0, updates: 0, segmentsResent: 0, waits: 0 };
+  readonly stats: WhisperLiveProviderStats = { connects: 0, updates: 0, segmentsResent: 0, waits: 0, pendingDelivered: 0 };
   private readonly options: ResolvedWhisperLiveOptions;
   private closed = false;
 
@@ -66,6 +71,8 @@ export class WhisperLiveProvider implements Provider {
       encodings: ['float32'] as const,
       sampleRates: { min: 16000, max: 16000 },
       preferredSampleRate: 16000,
+      stallTimeoutMs: this.options.stallTimeoutMs,
+      endTimeoutMs: this.options.endTimeoutMs,
     });
   }
 

@@ -59,6 +59,7 @@ class FasterWhisperEmulatorServer implements FasterWhisperEmulator {
     chunksTranscribed: 0,
     wordsResent: 0,
     hallucinationsSent: 0,
+    wordsMangled: 0,
   };
   readonly faults: FaultState;
   readonly connectionsLog: FasterWhisperConnectionLogEntry[] = [];
@@ -67,6 +68,8 @@ class FasterWhisperEmulatorServer implements FasterWhisperEmulator {
   private readonly latency: Required<FasterWhisperLatency>;
   private readonly hallucinations: readonly string[];
   private readonly coverage: number;
+  private readonly mangleEdges: boolean;
+  private readonly wordTimes: boolean;
   private readonly epdMs: number;
   private readonly sessions = new Set<FasterWhisperEmulatorSession>();
   private readonly host: WsHost;
@@ -81,6 +84,8 @@ class FasterWhisperEmulatorServer implements FasterWhisperEmulator {
       throw new ConfigurationError(`Faster-Whisper emulator: wordCoverage must be in (0, 0.5], got ${String(coverage)}`);
     }
     this.coverage = coverage;
+    this.mangleEdges = options.mangleEdges === true;
+    this.wordTimes = options.wordTimes === true;
     const h = options.hallucinate ?? false;
     this.hallucinations = h === true ? STOCK_PHRASES : h === false ? [] : [...h];
     if (options.latency) checkLatency(options.latency);
@@ -136,6 +141,8 @@ class FasterWhisperEmulatorServer implements FasterWhisperEmulator {
       chunkMs: this.chunkDurationMs,
       overlapMs: this.overlapDurationMs,
       coverage: this.coverage,
+      mangleEdges: this.mangleEdges,
+      wordTimes: this.wordTimes,
       epdMs: this.epdMs,
       hallucinations: this.hallucinations,
       latency: this.latency,

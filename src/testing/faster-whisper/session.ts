@@ -14,7 +14,7 @@ import { Endpointer } from '../../audio/endpointer.js';
 import { bytesAsFloat32, float32ToPcm16 } from '../../audio/pcm.js';
 import { SampleAligner } from '../../transport/binary-frames.js';
 import type { FaultState } from './faults.js';
-import { SpeechTimeline } from './speech-timeline.js';
+import { SpeechTimeline, type HeardWord } from './speech-timeline.js';
 import type { FasterWhisperConnectionLogEntry, FasterWhisperEmulatorCounters, FasterWhisperLatency } from './types.js';
 
 const SAMPLES_PER_MS = 16;
@@ -28,6 +28,8 @@ export interface SessionContext {
   readonly chunkMs: number;
   readonly overlapMs: number;
   readonly coverage: number;
+  readonly mangleEdges: boolean;
+  readonly wordTimes: boolean;
   readonly epdMs: number;
   /** Phrases said on silent chunks (empty: none). */
   readonly hallucinations: readonly string[];
@@ -56,7 +58,7 @@ export class FasterWhisperEmulatorSession {
   private nextChunk = 0;
   private lastHeard = new Set<string>();
   private hallucinationIndex = 0;
-  private readonly replies: { frame: string; text: string; dueAt: number }[] = [];
+  private readonly replies: { frame: string; text: string; heard: readonly HeardWord[]; dueAt: number }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -135,18 +137,54 @@ export class FasterWhisperEmulatorSession {
     const { counters, coverage, hallucinations } = this.ctx;
     const from = (k * this.stepSamples) / SAMPLES_PER_MS;
     const to = from + this.ctx.chunkMs;
-    const heard = this.speech.heard(from, to, coverage);
+    const heard = this.speech.heard(from, to, coverage, this.ctx.mangleEdges);
     for (const w of heard) if (this.lastHeard.has(w.key)) counters.wordsResent++;
     this.lastHeard = new Set(heard.map((w) => w.key));
-    let text = heard.map((w) => w.text).join(' ');
+    const words = heard.flatMap((w) => this.render(w, from, to));
+    let text = words.map((w) => w.word).join(' ');
+    let segments: Record<string, unknown>[] | undefined;
     if (heard.length === 0 && hallucinations.length > 0) {
       text = hallucinations[this.hallucinationIndex++ % hallucinations.length]!;
       counters.hallucinationsSent++;
+      segments = [{ start: 0, end: this.ctx.chunkMs / 1000, text: ` ${text}`, words: [] }];
+    } else if (words.length > 0) {
+      const sec = (ms: number): number => Math.round(ms - from) / 1000;
+      segments = [
+        {
+          start: sec(words[0]!.start),
+          end: sec(words[words.length - 1]!.end),
+          text: ` ${text}`,
+          words: words.map((w) => ({ word: ` ${w.word}`, start: sec(w.start), end: sec(w.end), probability: 0.9 })),
+        },
+      ];
     }
+    const reply: Record<string, unknown> = { text };
+    if (this.ctx.wordTimes) reply.segments = segments ?? [];
     counters.chunksTranscribed++;
     this.speech.prune(from + this.ctx.chunkMs - this.ctx.overlapMs);
-    this.replies.push({ frame: JSON.stringify({ text }), text, dueAt: performance.now() + this.ctx.latency.processingMs });
+    this.replies.push({ frame: JSON.stringify(reply), text, heard, dueAt: performance.now() + this.ctx.latency.processingMs });
     this.pump();
+  }
+
+  /**
+   * A heard word as this chunk transcribes it, with its times clipped to the chunk: whole, or
+   * (with `mangleEdges`) garbled when the chunk's end cuts it, its tail when the chunk's start does.
+   */
+  private render(w: HeardWord, from: number, to: number): { word: string; start: number; end: number }[] {
+    const start = Math.max(w.start, from);
+    const end = Math.min(w.end, to);
+    if (!this.ctx.mangleEdges || w.inside >= 1) return [{ word: w.text, start, end }];
+    this.ctx.counters.wordsMangled++;
+    const chars = [...w.text];
+    if (w.end > to) {
+      const middle = (start + end) / 2;
+      return [
+        { word: chars.reverse().join('') + (chars.length === 1 ? '?' : ''), start, end: middle },
+        { word: '음', start: middle, end },
+      ];
+    }
+    const keep = Math.max(1, Math.round(chars.length * w.inside));
+    return [{ word: chars.slice(chars.length - keep).join(''), start, end }];
   }
 
   /** Send the replies that are due, in order; re-arm the timer for the next. */
@@ -160,11 +198,14 @@ export class FasterWhisperEmulatorSession {
     if (head) this.timer = setTimeout(() => this.pump(), Math.max(1, Math.ceil(head.dueAt - now)));
   }
 
-  private send(reply: { frame: string; text: string }): void {
+  private send(reply: { frame: string; text: string; heard: readonly HeardWord[] }): void {
     const { faults, counters, log } = this.ctx;
     if (faults.isStalled || this.ws.readyState !== WebSocket.OPEN) return;
     const fault = faults.takeReplyFault();
-    this.ws.send(fault === 'malformed' ? MALFORMED_FRAME : fault === 'error' ? ERROR_FRAME : reply.frame);
+    if (fault === undefined) {
+      // the words are delivered once written out (a drop right after send() discards them)
+      this.ws.send(reply.frame, (err) => err || this.speech.delivered(reply.heard));
+    } else this.ws.send(fault === 'malformed' ? MALFORMED_FRAME : ERROR_FRAME);
     counters.messagesSent++;
     if (fault === undefined) {
       log.replies.push(reply.text);

@@ -26,6 +26,8 @@ interface ScriptWord {
 
 interface SpokenUtterance {
   index: number;
+  /** Its line of a shared cursor was committed (a reply with its last word was written). */
+  delivered?: boolean;
   start: number;
   end?: number;
   words: ScriptWord[];
@@ -37,12 +39,21 @@ interface SpokenUtterance {
 export interface HeardWord {
   key: string;
   text: string;
+  /** ms of the connection's audio. */
+  start: number;
+  end: number;
+  /** Share of the word inside the chunk (1: whole). */
+  inside: number;
+  /** The last word of its utterance: a reply carrying it delivers the utterance's script line. */
+  last: boolean;
 }
 
 /** @internal */
 export class SpeechTimeline {
   private utterances: SpokenUtterance[] = [];
   private count = 0;
+  /** Utterances whose cursor line is not delivered yet, by index (bounded by the audio's utterances). */
+  private readonly byIndex = new Map<number, SpokenUtterance>();
 
   /** Utterances of this connection holding a line of a shared cursor that is not committed yet. */
   private cursorAhead = 0;
@@ -64,7 +75,9 @@ export class SpeechTimeline {
           .split(/\s+/u)
           .filter((w) => w.length > 0)
           .map((w) => ({ text: w, chars: [...w].length }));
-        this.utterances.push({ index: this.count++, start: ev.startMs, words, fixed: 0 });
+        const u: SpokenUtterance = { index: this.count++, start: ev.startMs, words, fixed: 0 };
+        this.utterances.push(u);
+        if (this.script instanceof ScriptCursor) this.byIndex.set(u.index, u);
       } else {
         const u = this.open();
         if (u) this.close(u, ev.endMs);
@@ -88,16 +101,31 @@ export class SpeechTimeline {
     }
   }
 
-  /** Words with at least `coverage` of their duration inside `[from, to)` ms, in spoken order. */
-  heard(from: number, to: number, coverage: number): HeardWord[] {
+  /**
+   * Words with at least `coverage` of their duration inside `[from, to)` ms, in spoken order. With
+   * `partial`, also the word being spoken at `to` (its end not received yet), when that much of it
+   * (at the speaking rate) is inside: a chunk that cuts a word hears part of it.
+   */
+  heard(from: number, to: number, coverage: number, partial = false): HeardWord[] {
     const out: HeardWord[] = [];
+    const take = (u: SpokenUtterance, i: number, start: number, end: number, whole: boolean): void => {
+      const len = end - start;
+      const inside = Math.min(end, to) - Math.max(start, from);
+      const hit = len <= 0 ? start >= from && start < to : inside / len >= coverage - 1e-9;
+      const share = len <= 0 ? 1 : Math.min(1, inside / len);
+      const last = whole && i === u.words.length - 1;
+      if (hit) out.push({ key: `${u.index}:${i}`, text: u.words[i]!.text, start, end, inside: share, last });
+    };
     for (const u of this.utterances) {
       for (let i = 0; i < u.fixed; i++) {
         const w = u.words[i]!;
-        const len = w.end! - w.start!;
-        const inside = Math.min(w.end!, to) - Math.max(w.start!, from);
-        const hit = len <= 0 ? w.start! >= from && w.start! < to : inside / len >= coverage - 1e-9;
-        if (hit) out.push({ key: `${u.index}:${i}`, text: w.text });
+        take(u, i, w.start!, w.end!, true);
+      }
+      const next = u.words[u.fixed];
+      if (partial && next && u.end === undefined) {
+        const start = u.fixed > 0 ? u.words[u.fixed - 1]!.end! : u.start;
+        const end = start + next.chars * MS_PER_CHAR;
+        if (end > to) take(u, u.fixed, start, end, false);
       }
     }
     return out;
@@ -106,6 +134,14 @@ export class SpeechTimeline {
   /** Forget closed utterances that ended before `ms`. */
   prune(ms: number): void {
     this.utterances = this.utterances.filter((u) => u.end === undefined || u.end >= ms || u.fixed < u.words.length);
+    // an utterance with no word can never be delivered by a reply: its line goes once its audio is past
+    for (const [i, u] of this.byIndex) {
+      if (u.words.length === 0 && u.end !== undefined && u.end < ms) {
+        this.byIndex.delete(i);
+        this.cursorAhead--;
+        (this.script as ScriptCursor).commit();
+      }
+    }
   }
 
   private open(): SpokenUtterance | undefined {
@@ -113,14 +149,28 @@ export class SpeechTimeline {
     return last && last.end === undefined ? last : undefined;
   }
 
-  /** Close `u` at `endMs`: spread the words not yet fixed over what is left of it. */
-  private close(u: SpokenUtterance, endMs: number): void {
-    u.end = endMs;
-    if (this.script instanceof ScriptCursor) {
-      // The server has no finals: an utterance's line is delivered once its audio is complete.
+  /**
+   * A reply carrying these words was written to the client. The server has no finals: with a
+   * shared cursor, an utterance's line is delivered once a reply with its last word went out (not
+   * when the reply was withheld by a stall or lost with a dropped connection).
+   */
+  delivered(words: readonly HeardWord[]): void {
+    if (!(this.script instanceof ScriptCursor)) return;
+    for (const w of words) {
+      if (!w.last) continue;
+      const index = Number(w.key.slice(0, w.key.indexOf(':')));
+      const u = this.byIndex.get(index);
+      if (!u || u.delivered) continue;
+      u.delivered = true;
+      this.byIndex.delete(index);
       this.cursorAhead--;
       this.script.commit();
     }
+  }
+
+  /** Close `u` at `endMs`: spread the words not yet fixed over what is left of it. */
+  private close(u: SpokenUtterance, endMs: number): void {
+    u.end = endMs;
     const from = u.fixed > 0 ? u.words[u.fixed - 1]!.end! : u.start;
     const to = Math.max(from, endMs);
     const rest = u.words.slice(u.fixed);

@@ -47,6 +47,20 @@ export interface FasterWhisperEmulatorOptions {
    * are heard in both chunks when both hold at least this share. Default 0.4.
    */
   wordCoverage?: number;
+  /**
+   * Transcribe the words a chunk cuts as Whisper does: a word cut by the chunk's end comes out
+   * mangled (two garbled tokens: its letters reversed, then "음"), a word cut by its start as the
+   * part inside the chunk (its last letters). The next (or previous) chunk, which holds the word
+   * whole, hears it right. Default false: cut words are heard whole in both chunks.
+   */
+  mangleEdges?: boolean;
+  /**
+   * Replies carry the segment and word times, as examples/faster-whisper/server.py sends them
+   * (faster-whisper's `word_timestamps=True`): `{"text", "segments": [{"start", "end", "text",
+   * "words": [{"word", "start", "end", "probability"}]}]}`, seconds from the chunk's start.
+   * Default false: `{"text"}` only, like the seeds' server.
+   */
+  wordTimes?: boolean;
   /** Trailing silence that ends an utterance in the emulator's endpointer, ms. Default 500. */
   epdMs?: number;
   /** Largest message accepted, bytes; larger ones close the socket with 1009 (Python `websockets` `max_size`). Default 1048576. */
@@ -77,6 +91,8 @@ export interface FasterWhisperEmulatorCounters {
   wordsResent: number;
   /** Stock hallucination phrases sent on silent chunks. */
   hallucinationsSent: number;
+  /** Words sent mangled or cut because a chunk edge cut them (`mangleEdges`). */
+  wordsMangled: number;
 }
 
 /** One entry of {@link FasterWhisperEmulator.connectionsLog}. */

@@ -29,18 +29,22 @@ const CANONICAL: Record<number, string> = {
 };
 const MAX_BODY = 12 * 1024 * 1024;
 
-function sendError(res: ServerResponse, status: number, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
+function sendError(res: ServerResponse, status: number, message: string, retryAfterSec?: number): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...(retryAfterSec === undefined ? {} : { 'retry-after': String(retryAfterSec) }) });
   res.end(JSON.stringify({ error: { code: status, message, status: CANONICAL[status] ?? 'UNKNOWN' } }));
 }
 
 class Faults implements GoogleFaults {
-  fail: { status: GoogleFaultStatus; times: number } | undefined;
+  fail: { status: GoogleFaultStatus; times: number; retryAfterSec?: number } | undefined;
   hang = 0;
   drop = 0;
   token = 0;
-  failRecognize(status: GoogleFaultStatus, times = 1): void {
-    this.fail = { status, times };
+  constructor(private readonly onRevoke: () => void) {}
+  failRecognize(status: GoogleFaultStatus, times = 1, options: { retryAfterSec?: number } = {}): void {
+    this.fail = { status, times, ...(options.retryAfterSec === undefined ? {} : { retryAfterSec: options.retryAfterSec }) };
+  }
+  revokeTokens(): void {
+    this.onRevoke();
   }
   hangRecognize(times = 1): void {
     this.hang += times;
@@ -75,7 +79,7 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): 
   const email = 'emulator@streaming-stt.iam.gserviceaccount.com';
   const tokens = new Map<string, number>();
   const counters: GoogleEmulatorCounters = { recognizeRequests: 0, recognized: 0, failures: 0, tokenRequests: 0, audioBytes: 0, inFlight: 0, maxInFlight: 0 };
-  const faults = new Faults();
+  const faults = new Faults(() => tokens.clear());
   const requests: Record<string, unknown>[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -175,10 +179,10 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions = {}): 
         return;
       }
       if (faults.fail && faults.fail.times > 0) {
-        const status = faults.fail.status;
+        const { status, retryAfterSec } = faults.fail;
         if (--faults.fail.times === 0) faults.fail = undefined;
         counters.failures++;
-        sendError(res, status, `emulated ${CANONICAL[status] ?? 'error'}`);
+        sendError(res, status, `emulated ${CANONICAL[status] ?? 'error'}`, retryAfterSec);
         return;
       }
       if (text === undefined) {

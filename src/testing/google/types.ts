@@ -56,8 +56,13 @@ export type GoogleFaultStatus = 400 | 401 | 403 | 429 | 500 | 503;
 
 /** Fault injection, usable at any time. */
 export interface GoogleFaults {
-  /** The next `times` recognize requests fail with `status` and a `google.rpc.Status` body. */
-  failRecognize(status: GoogleFaultStatus, times?: number): void;
+  /**
+   * The next `times` recognize requests fail with `status` and a `google.rpc.Status` body, with a
+   * `Retry-After: <retryAfterSec>` header when given.
+   */
+  failRecognize(status: GoogleFaultStatus, times?: number, options?: { retryAfterSec?: number }): void;
+  /** Every OAuth2 token issued so far becomes invalid (revoked): requests with one get 401. */
+  revokeTokens(): void;
   /** The next `times` recognize requests are never answered (until close). */
   hangRecognize(times?: number): void;
   /** The next `times` recognize requests get their TCP socket destroyed. */

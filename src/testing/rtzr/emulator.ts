@@ -203,6 +203,7 @@ class RtzrEmulatorServer implements RtzrEmulator {
       config,
       script,
       latency: this.latency,
+      wordTimes: this.options.wordTimes ?? 'utterance',
       faults: this.faults,
       counters: this.counters,
       log,
@@ -235,6 +236,9 @@ export async function startRtzrEmulator(options: RtzrEmulatorOptions = {}): Prom
   }
   if (maxConcurrent !== undefined && !(Number.isInteger(maxConcurrent) && maxConcurrent >= 0)) {
     throw new ConfigurationError(`RTZR emulator: maxConcurrent must be an integer >= 0, got ${String(maxConcurrent)}`);
+  }
+  if (options.wordTimes !== undefined && options.wordTimes !== 'utterance' && options.wordTimes !== 'connection') {
+    throw new ConfigurationError(`RTZR emulator: wordTimes must be 'utterance' or 'connection', got ${String(options.wordTimes)}`);
   }
   if (credentials && (!credentials.clientId || !credentials.clientSecret)) {
     throw new ConfigurationError('RTZR emulator: credentials need a clientId and a clientSecret');

@@ -18,6 +18,7 @@ import {
   prefixText,
   scriptedText,
   type RtzrResultMessage,
+  type RtzrWord,
 } from './recognizer-script.js';
 import { ScriptCursor, type Script } from '../script-cursor.js';
 import type { RtzrConnectionLogEntry, RtzrEmulatorCounters, RtzrLatency } from './types.js';
@@ -30,6 +31,8 @@ export interface SessionContext {
   readonly script: Script;
   /** Live latency settings (read when used). */
   readonly latency: Readonly<Required<RtzrLatency>>;
+  /** What the `start_at` of a final's words counts from. */
+  readonly wordTimes: 'utterance' | 'connection';
   readonly faults: FaultState;
   readonly counters: RtzrEmulatorCounters;
   readonly log: RtzrConnectionLogEntry;
@@ -206,12 +209,19 @@ export class RtzrSession {
         start_at: startMs,
         duration,
         final: true,
-        alternatives: [{ text, confidence, words: buildWords(text, duration, confidence) }],
+        alternatives: [{ text, confidence, words: this.words(text, startMs, duration, confidence) }],
       },
       fromCursor: this.ctx.script instanceof ScriptCursor,
       dueAt: performance.now() + this.ctx.latency.processingMs,
     });
     this.pump();
+  }
+
+  /** A final's words, `start_at` from the utterance's start or from the connection's first audio. */
+  private words(text: string, startMs: number, duration: number, confidence: number): RtzrWord[] {
+    const words = buildWords(text, duration, confidence);
+    if (this.ctx.wordTimes === 'connection') for (const w of words) w.start_at += startMs;
+    return words;
   }
 
   /** Send the finals that are due, in order; re-arm the timer for the next; close after EOS. */

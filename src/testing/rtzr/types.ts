@@ -53,6 +53,12 @@ export interface RtzrEmulatorOptions {
   maxConcurrent?: number;
   /** Latency knobs; see {@link RtzrLatency}. */
   latency?: RtzrLatency;
+  /**
+   * What the `start_at` of a final's words counts from: `'utterance'` (the utterance's start, as
+   * RTZR's Korean WebSocket docs and TEN's live-tested client have it) or `'connection'` (the
+   * connection's first audio byte, as the comments of RTZR's gRPC proto say). Default `'utterance'`.
+   */
+  wordTimes?: 'utterance' | 'connection';
   /** Interface to bind. Default `127.0.0.1`. */
   host?: string;
 }

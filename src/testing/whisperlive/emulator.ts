@@ -70,6 +70,7 @@ class WhisperLiveEmulatorServer implements WhisperLiveEmulator {
   private readonly maxConnectionTimeMs: number;
   private readonly updateIntervalMs: number;
   private readonly epdMs: number;
+  private readonly loop: { passMs: number; minAudioMs: number } | undefined;
   private readonly sessions = new Set<WhisperLiveEmulatorSession>();
   private readonly clients = new Set<WhisperLiveEmulatorSession>();
   private readonly host: WsHost;
@@ -80,6 +81,12 @@ class WhisperLiveEmulatorServer implements WhisperLiveEmulator {
     this.maxConnectionTimeMs = checkInt('maxConnectionTimeMs', options.maxConnectionTimeMs ?? 600_000, 1);
     this.updateIntervalMs = checkInt('updateIntervalMs', options.updateIntervalMs ?? 1000, 10);
     this.epdMs = checkInt('epdMs', options.epdMs ?? 500, 50);
+    if (options.modelPassMs !== undefined) {
+      this.loop = {
+        passMs: checkInt('modelPassMs', options.modelPassMs, 0),
+        minAudioMs: checkInt('minAudioMs', options.minAudioMs ?? 1000, 1),
+      };
+    }
     if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || options.apiKey === '')) {
       throw new ConfigurationError('WhisperLive emulator: apiKey must be a non-empty string');
     }
@@ -163,6 +170,7 @@ class WhisperLiveEmulatorServer implements WhisperLiveEmulator {
       flushOnEndOfAudio: this.options.flushOnEndOfAudio ?? false,
       maxConnectionTimeMs: this.maxConnectionTimeMs,
       epdMs: this.epdMs,
+      loop: this.loop,
       latency: this.latency,
       faults: this.faults,
       counters: this.counters,

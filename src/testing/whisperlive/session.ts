@@ -5,7 +5,9 @@
  * `send_last_n_segments` committed segments (re-sent every time) plus the
  * in-progress one (`completed: false`), with times as strings of seconds.
  * `END_OF_AUDIO` closes the socket (after a last committing update with
- * `flushOnEndOfAudio`); `max_connection_time` sends `DISCONNECT`.
+ * `flushOnEndOfAudio`); `max_connection_time` sends `DISCONNECT`. With
+ * `modelPassMs`, updates come from the server's transcription loop instead
+ * (see `transcription-loop.ts`).
  * @module
  * @internal
  */
@@ -15,7 +17,9 @@ import { Endpointer, type EndpointerEvent } from '../../audio/endpointer.js';
 import { bytesAsFloat32, float32ToPcm16 } from '../../audio/pcm.js';
 import { SampleAligner } from '../../transport/binary-frames.js';
 import { partialUnits, prefixText, scriptedText } from '../rtzr/recognizer-script.js';
+import { ScriptCursor, type Script } from '../script-cursor.js';
 import type { FaultState } from './faults.js';
+import { TranscriptionLoop, type LoopSegment, type LoopUtterance } from './transcription-loop.js';
 import type { WhisperLiveConnectionLogEntry, WhisperLiveEmulatorCounters, WhisperLiveLatency } from './types.js';
 
 const END_OF_AUDIO = 'END_OF_AUDIO';
@@ -33,12 +37,14 @@ export interface ClientRegistry {
 /** What a session shares with the server. */
 export interface SessionContext {
   readonly id: number;
-  readonly resolveScript: (options: Record<string, unknown>) => readonly string[];
+  readonly resolveScript: (options: Record<string, unknown>) => Script;
   readonly registry: ClientRegistry;
   readonly updateIntervalMs: number;
   readonly flushOnEndOfAudio: boolean;
   readonly maxConnectionTimeMs: number;
   readonly epdMs: number;
+  /** The server's transcription loop (model pass time, minimum audio per pass), or undefined for an update every `updateIntervalMs` of audio. */
+  readonly loop: { passMs: number; minAudioMs: number } | undefined;
   readonly latency: Readonly<Required<WhisperLiveLatency>>;
   readonly faults: FaultState;
   readonly counters: WhisperLiveEmulatorCounters;
@@ -73,7 +79,13 @@ export class WhisperLiveEmulatorSession {
   startedAt = 0;
   private state: 'options' | 'loading' | 'ready' | 'closed' = 'options';
   private uid = '';
-  private script: readonly string[] = [];
+  private script: Script = [];
+  /** Utterances of this connection holding a cursor line whose committed segment is not sent yet. */
+  private cursorAhead = 0;
+  private sameOutputThreshold = 10;
+  private loop: TranscriptionLoop | undefined;
+  /** Utterances for the loop, oldest first (pruned once committed). */
+  private utterances: LoopUtterance[] = [];
   private sendLastN = 10;
   private wordTimestamps = false;
   private format: 'float32' | 'int16' | 'uint8' = 'float32';
@@ -90,7 +102,7 @@ export class WhisperLiveEmulatorSession {
   private completedTotal = 0;
   /** Committed segments (counted from the first) already sent in an update. */
   private sentCompleted = 0;
-  private readonly updates: { frame: string; dueAt: number; resent: number }[] = [];
+  private readonly updates: { frame: string; dueAt: number; resent: number; commits?: number }[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private pumpTimer: NodeJS.Timeout | undefined;
 
@@ -128,6 +140,7 @@ export class WhisperLiveEmulatorSession {
     this.timers.clear();
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
     this.updates.length = 0;
+    this.loop?.stop();
     this.ctx.registry.remove(this);
     this.ctx.log.closedAt = Date.now();
     this.ctx.log.closeCode = code;
@@ -199,7 +212,11 @@ export class WhisperLiveEmulatorSession {
     this.aligner = new SampleAligner(this.format === 'float32' ? 4 : this.format === 'int16' ? 2 : 1);
     if (typeof options.send_last_n_segments === 'number' && options.send_last_n_segments > 0) this.sendLastN = options.send_last_n_segments;
     this.wordTimestamps = options.word_timestamps === true;
+    if (typeof options.same_output_threshold === 'number' && options.same_output_threshold >= 0) {
+      this.sameOutputThreshold = options.same_output_threshold;
+    }
     this.script = this.ctx.resolveScript(options);
+    if (this.ctx.loop) this.loop = this.newLoop(this.ctx.loop);
     const fault = faults.takeReadyFault();
     if (fault === 'hang') return;
     const ready = (): void => {
@@ -238,7 +255,12 @@ export class WhisperLiveEmulatorSession {
     const aligned = this.aligner.align(data);
     if (aligned.length === 0) return;
     const pcm = this.decode(aligned);
-    let off = 0;
+    if (this.loop) {
+      this.onEvents(this.endpointer.push(pcm));
+      this.received += pcm.length;
+      this.loop.start();
+    }
+    let off = this.loop ? pcm.length : 0;
     while (off < pcm.length) {
       const take = Math.min(pcm.length - off, this.nextTick - this.received);
       this.onEvents(this.endpointer.push(pcm.subarray(off, off + take)));
@@ -254,10 +276,39 @@ export class WhisperLiveEmulatorSession {
     else if (faults.drops.pending && faults.drops.take(log.audioMs)) this.terminate();
   }
 
+  /** Text of the next utterance: a line of the per-connection script, or the next undelivered line of a shared cursor. */
+  private nextText(): string {
+    const script = this.script;
+    const n = this.count++;
+    if (script instanceof ScriptCursor) return script.peek(this.cursorAhead++);
+    return scriptedText(script, n);
+  }
+
+  /** Committed segments were written to the socket: their cursor lines are delivered. */
+  private committedSent(n: number): void {
+    if (!(this.script instanceof ScriptCursor)) return;
+    for (let i = 0; i < n; i++) {
+      this.cursorAhead--;
+      this.script.commit();
+    }
+  }
+
   private onEvents(events: readonly EndpointerEvent[]): void {
+    if (this.loop) {
+      for (const ev of events) {
+        if (ev.type === 'speechstart') this.utterances.push({ start: ev.startMs, text: this.nextText() });
+        else {
+          const open = this.utterances.findLast((u) => u.end === undefined);
+          if (open) open.end = Math.max(ev.endMs, open.start + 1);
+        }
+      }
+      return;
+    }
     for (const ev of events) {
       if (ev.type === 'speechstart') {
-        this.open = { start: ev.startMs, text: scriptedText(this.script, this.count++), shown: 0 };
+        this.open = { start: ev.startMs, text: this.nextText(), shown: 0 };
+      } else if (this.open && this.open.text === '') {
+        this.open = undefined; // the server's VAD dropped it: no segment
       } else if (this.open) {
         this.completed.push({ start: this.open.start, end: Math.max(ev.endMs, this.open.start + 1), text: this.open.text });
         if (this.completed.length > this.sendLastN) this.completed = this.completed.slice(-this.sendLastN);
@@ -284,11 +335,46 @@ export class WhisperLiveEmulatorSession {
     // segments in this update that an earlier update already carried
     const first = this.completedTotal - this.completed.length;
     const resent = Math.max(0, this.sentCompleted - first);
+    const commits = this.completedTotal - this.sentCompleted;
     this.sentCompleted = this.completedTotal;
     this.updates.push({
       frame: JSON.stringify({ uid: this.uid, segments }),
       dueAt: performance.now() + this.ctx.latency.processingMs,
       resent,
+      commits,
+    });
+    this.pump();
+  }
+
+  private newLoop(o: { passMs: number; minAudioMs: number }): TranscriptionLoop {
+    return new TranscriptionLoop({
+      ...o,
+      sameOutputThreshold: this.sameOutputThreshold,
+      sendLastN: this.sendLastN,
+      later: (ms, fn) => this.later(ms, fn),
+      receivedMs: () => this.received / 16,
+      utterances: () => this.utterances,
+      prune: (ms) => {
+        this.utterances = this.utterances.filter((u) => u.end === undefined || u.end > ms);
+      },
+      sendUpdate: (segments, fresh) => this.queueLoopUpdate(segments, fresh),
+      onPass: ({ from, to, discarded }) => {
+        const passes = (this.ctx.log.passes ??= []);
+        passes.push({ fromMs: from, toMs: to, discarded });
+        if (passes.length > 1000) passes.shift();
+      },
+    });
+  }
+
+  /** An update of the transcription loop: sent at once (the model pass was the processing time). */
+  private queueLoopUpdate(segments: readonly LoopSegment[], fresh: readonly LoopSegment[]): void {
+    const resent = segments.filter((s) => s.completed && !fresh.includes(s)).length;
+    this.ctx.counters.segmentsCompleted += fresh.length;
+    this.updates.push({
+      frame: JSON.stringify({ uid: this.uid, segments: segments.map((s) => this.segmentJson(s, s.completed)) }),
+      dueAt: performance.now(),
+      resent,
+      commits: fresh.length,
     });
     this.pump();
   }
@@ -322,7 +408,7 @@ export class WhisperLiveEmulatorSession {
     else if (this.closeWhenSent) this.ws.close(1000);
   }
 
-  private sendUpdate(u: { frame: string; resent: number }): void {
+  private sendUpdate(u: { frame: string; resent: number; commits?: number }): void {
     const { faults, counters } = this.ctx;
     if (faults.isStalled || this.ws.readyState !== WebSocket.OPEN) return;
     const fault = faults.takeUpdateFault();
@@ -332,7 +418,9 @@ export class WhisperLiveEmulatorSession {
       this.ws.close(1011);
       return;
     }
-    this.ws.send(fault === 'malformed' ? MALFORMED_FRAME : u.frame);
+    const commits = fault === undefined ? (u.commits ?? 0) : 0;
+    if (commits > 0 && this.script instanceof ScriptCursor) this.ws.send(u.frame, (err) => err || this.committedSent(commits));
+    else this.ws.send(fault === 'malformed' ? MALFORMED_FRAME : u.frame);
     counters.messagesSent++;
     if (fault === undefined) {
       counters.updatesSent++;
@@ -342,6 +430,17 @@ export class WhisperLiveEmulatorSession {
 
   private onEndOfAudio(): void {
     this.ctx.counters.endOfAudioReceived++;
+    if (this.loop) {
+      this.loop.stop();
+      if (this.state === 'ready' && this.ctx.flushOnEndOfAudio) {
+        this.onEvents(this.endpointer.flush());
+        const { segments, fresh } = this.loop.flush();
+        this.queueLoopUpdate(segments, fresh);
+        this.closeWhenSent = true;
+        this.pump();
+        return;
+      }
+    }
     if (this.state !== 'ready' || !this.ctx.flushOnEndOfAudio) {
       // No flush: the transcription thread stops; updates not yet sent are lost.
       this.updates.length = 0;

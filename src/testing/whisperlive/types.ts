@@ -3,6 +3,7 @@
  * @module
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { ScriptCursor } from '../script-cursor.js';
 
 /** Latency knobs, all in milliseconds. */
 export interface WhisperLiveLatency {
@@ -28,16 +29,37 @@ export interface WhisperLiveEmulatorOptions {
   /**
    * Ground-truth texts of the utterances the emulator's endpointer detects, in order (restarting
    * on every connection). Each utterance becomes one segment. Beyond the script: `'(unscripted)'`.
+   * An empty line is an utterance the server does not hear at all (its VAD dropped it): no
+   * segment, no update. A {@link ScriptCursor} is shared instead: every connection continues where the call got to
+   * (a line is delivered once an update carrying its committed segment was written out), which is
+   * what reconnect and fallback tests need.
    */
-  script?: string[];
+  script?: readonly string[] | ScriptCursor;
   /** Per-connection script override; return `undefined` to use {@link script}. */
-  scriptFor?: (info: WhisperLiveScriptInfo) => string[] | undefined;
+  scriptFor?: (info: WhisperLiveScriptInfo) => readonly string[] | ScriptCursor | undefined;
   /** Sessions served at once (`--max_clients`); one more gets `WAIT` and is closed. Default 4. */
   maxClients?: number;
   /** Require this key (`--api_key`) as `Authorization: Bearer` or `?token=`; else HTTP 401. Default: none. */
   apiKey?: string;
-  /** Audio between two transcript updates, ms (the server transcribes once 1 s is buffered). Default 1000. */
+  /**
+   * Audio between two transcript updates, ms. Default 1000. Ignored with {@link modelPassMs}.
+   * In this default mode a segment is committed as soon as the emulator's endpointer closes its
+   * utterance (`epdMs` of silence): a fast, idealised server.
+   */
   updateIntervalMs?: number;
+  /**
+   * Run the real server's transcription loop instead (collabora/WhisperLive `backend/base.py`):
+   * passes back to back, each over the audio after the last committed segment (once at least
+   * {@link minAudioMs} of it is buffered), taking this much wall time (the model), ms; every
+   * segment but the last is committed; the last one stays in progress until the next utterance
+   * starts, or after `same_output_threshold` identical passes (the client's option, default 10);
+   * a window without speech gives no update. Observed with the real server and a stand-in model
+   * of 2.5 s per pass: the first result comes 1 s of audio plus up to two passes after the speech
+   * starts, and the last utterance of a call is never committed. Default: off.
+   */
+  modelPassMs?: number;
+  /** With {@link modelPassMs}: audio a pass needs after the last committed segment, ms (the server's 1 s). Default 1000. */
+  minAudioMs?: number;
   /**
    * Answer `END_OF_AUDIO` with a last update committing the open segment before closing. Default
    * false: like the current server code, close without transcribing what is left.
@@ -98,6 +120,11 @@ export interface WhisperLiveConnectionLogEntry {
   closeCode?: number;
   /** Audio received, ms (live). */
   audioMs: number;
+  /**
+   * With `modelPassMs`: the audio window of each model pass, ms, and whether its result was
+   * discarded because `END_OF_AUDIO` (or the close) came while it ran (the last 1000).
+   */
+  passes?: { fromMs: number; toMs: number; discarded: boolean }[];
 }
 
 /** HTTP statuses {@link WhisperLiveFaults.rejectConnections} can inject. */
