@@ -33,6 +33,7 @@ export type {
   RecognitionStreamEvents,
   ReconnectEvent,
   FallbackEvent,
+  StateEvent,
 } from './stream/types.js';
 export type {
   Provider,

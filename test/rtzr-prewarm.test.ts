@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RtzrProvider, StreamingRecognizer, type UtteranceMetrics } from '../src/index.js';
+import { RtzrProvider, StreamingRecognizer, type ReconnectEvent, type UtteranceMetrics } from '../src/index.js';
 import { startRtzrEmulator, type RtzrEmulator, type RtzrEmulatorOptions } from '../src/testing/index.js';
 import { linear16k, script, writeCall, frames, mulaw8k } from './helpers/sample-call.js';
 
@@ -153,10 +153,12 @@ describe('RtzrProvider({ prewarm })', () => {
     const { emulator, recognizer } = await setup({ maxConcurrent: 2 }, { prewarm: 2 });
     await recognizer.warmup();
     expect(emulator.counters.openConnections).toBe(2);
-    // a format without a pool needs a third channel: RTZR answers 429 A0002
+    // a format without a pool needs a third channel: RTZR answers 429 A0002 (and the stream, with no
+    // other provider, keeps retrying with backoff)
     const other = recognizer.stream({ audio: { encoding: 'linear16', sampleRate: 16000 } });
-    const summary = await new Promise<{ error?: { code: string; providerCode?: string } }>((r) => other.once('close', r));
-    expect(summary.error).toMatchObject({ code: 'RATE_LIMITED', providerCode: 'A0002' });
+    const retry = await new Promise<ReconnectEvent>((r) => other.once('reconnect', r));
+    expect(retry.reason).toMatchObject({ code: 'RATE_LIMITED', providerCode: 'A0002' });
+    other.abort();
     // a matching call is served from the pool, inside the limit
     const m: UtteranceMetrics[] = [];
     const s = recognizer.stream({ audio: MULAW });

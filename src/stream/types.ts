@@ -93,8 +93,19 @@ export interface FallbackEvent {
   replayedMs: number;
 }
 
+/**
+ * `state` payload: the stream's lifecycle state changed. `reason` says why when a failure caused
+ * it (`open → connecting` when the connection was lost, `→ failed`, `→ closed` on abort).
+ */
+export interface StateEvent {
+  from: StreamState;
+  to: StreamState;
+  reason?: SttError;
+}
+
 /** Typed event map of a {@link RecognitionStream} (listener signatures). */
 export interface RecognitionStreamEvents {
+  state: (event: StateEvent) => void;
   open: (event: { provider: string }) => void;
   speechstart: (event: { utteranceId: number; startMs: number }) => void;
   partial: (transcript: Transcript) => void;
@@ -110,6 +121,7 @@ export interface RecognitionStreamEvents {
 
 /** One item of the stream's async iteration. An `error` is thrown by the iterator rather than yielded. */
 export type RecognitionEvent =
+  | ({ type: 'state' } & StateEvent)
   | ({ type: 'open' } & { provider: string })
   | { type: 'speechstart'; utteranceId: number; startMs: number }
   | Transcript
@@ -119,7 +131,12 @@ export type RecognitionEvent =
   | ({ type: 'fallback' } & FallbackEvent)
   | { type: 'close'; summary: StreamSummary };
 
-/** Lifecycle state of a stream. */
+/**
+ * Lifecycle state of a stream: `connecting` (no connection serves it yet, or it is being
+ * re-established), `open`, `ending` (after `end()`, until the last finals; recovery goes on
+ * underneath), then `closed` (ended or aborted) or `failed` (gave up, see `error`). Each change is a
+ * `state` event.
+ */
 export type StreamState = 'connecting' | 'open' | 'ending' | 'closed' | 'failed';
 
 /** Options of `recognizer.stream()`. */
