@@ -33,9 +33,11 @@ interface Accepted {
   config: RtzrStreamConfig;
 }
 
-/** An upgrade rejection with RTZR's `{code,msg}` JSON body. */
-function reject(status: number, msg?: string): UpgradeDecision {
-  return { kind: 'reject', status, body: JSON.stringify(errorBody(status, msg)), headers: { 'Content-Type': 'application/json' } };
+/** An upgrade rejection with RTZR's `{code,msg}` JSON body (and a `Retry-After` when given, seconds). */
+function reject(status: number, msg?: string, retryAfterSec?: number): UpgradeDecision {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  if (retryAfterSec !== undefined) headers['Retry-After'] = String(retryAfterSec);
+  return { kind: 'reject', status, body: JSON.stringify(errorBody(status, msg)), headers };
 }
 const DEFAULT_CREDENTIALS: RtzrCredentials = { clientId: 'emulator-client-id', clientSecret: 'emulator-client-secret' };
 
@@ -91,6 +93,7 @@ class RtzrEmulatorServer implements RtzrEmulator {
     });
     this.host = new WsHost({
       host: hostname,
+      ...(options.port !== undefined ? { port: options.port } : {}),
       onRequest: (req, res) => this.onRequest(req, res),
       decide: (req) => this.decide(req),
       connectDelayMs: () => this.latency.connectMs,
@@ -171,7 +174,7 @@ class RtzrEmulatorServer implements RtzrEmulator {
     if (url.pathname !== STREAMING_PATH) return reject(404);
     const fault = this.faults.takeUpgradeFault();
     if (fault?.kind === 'refuse') return { kind: 'refuse' };
-    if (fault?.kind === 'reject') return reject(fault.status);
+    if (fault?.kind === 'reject') return reject(fault.status, undefined, fault.retryAfterSec);
     const token = bearerToken(req.headers.authorization);
     if (token === undefined) return reject(401, 'missing Authorization: Bearer token');
     if (!this.tokens.isValid(token)) return reject(401, 'invalid or expired token');
@@ -227,6 +230,9 @@ export async function startRtzrEmulator(options: RtzrEmulatorOptions = {}): Prom
   }
   if (maxConcurrent !== undefined && !(Number.isInteger(maxConcurrent) && maxConcurrent >= 0)) {
     throw new ConfigurationError(`RTZR emulator: maxConcurrent must be an integer >= 0, got ${String(maxConcurrent)}`);
+  }
+  if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 0 && options.port < 65536)) {
+    throw new ConfigurationError(`RTZR emulator: port must be an integer in 0..65535, got ${String(options.port)}`);
   }
   if (credentials && (!credentials.clientId || !credentials.clientSecret)) {
     throw new ConfigurationError('RTZR emulator: credentials need a clientId and a clientSecret');

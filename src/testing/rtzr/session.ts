@@ -76,6 +76,8 @@ export class RtzrSession {
   private readonly finals: PendingFinal[] = [];
   private timer: NodeJS.Timeout | undefined;
   private eosReceived = false;
+  /** Stuck (a silence fault): accepts audio, answers pings, sends nothing, never closes. */
+  private silent = false;
   /** Set on close or terminate: frames still buffered in `ws` are then ignored. */
   private closed = false;
 
@@ -131,6 +133,7 @@ export class RtzrSession {
     if (this.eosReceived) return;
     this.handleEvents(this.endpointer.push(this.decoder.decode(bytes)));
     log.audioMs = this.endpointer.positionMs;
+    if (faults.hasSilences && !this.silent && faults.takeSilence(log.audioMs)) this.silent = true;
     if (faults.hasDrops && faults.takeDrop(log.audioMs)) this.terminate();
   }
 
@@ -138,6 +141,7 @@ export class RtzrSession {
     if (this.closed || this.eosReceived) return;
     if (text === 'EOS') {
       this.eosReceived = true;
+      if (this.ctx.faults.takeSilenceAfterEos()) this.silent = true;
       this.handleEvents(this.endpointer.flush());
       this.pump();
       return;
@@ -240,7 +244,7 @@ export class RtzrSession {
       this.timer = setTimeout(() => this.pump(), Math.max(1, Math.ceil(head.dueAt - now)));
       return;
     }
-    if (this.eosReceived && !this.ctx.faults.isHoldingAfterEos && !this.ctx.faults.isStalled) {
+    if (this.eosReceived && !this.ctx.faults.isHoldingAfterEos && !this.ctx.faults.isStalled && !this.silent) {
       this.ws.close(1000);
     }
   }
@@ -265,7 +269,7 @@ export class RtzrSession {
    */
   private sendResult(message: RtzrResultMessage, onWritten?: (written: boolean) => void): boolean {
     const { faults, counters } = this.ctx;
-    if (faults.isStalled || this.ws.readyState !== WebSocket.OPEN) return false;
+    if (faults.isStalled || this.silent || this.ws.readyState !== WebSocket.OPEN) return false;
     const fault = faults.takeResultFault();
     const frame = fault === 'malformed' ? MALFORMED_FRAME : fault === 'error' ? ERROR_FRAME : JSON.stringify(message);
     if (onWritten && fault === undefined) this.ws.send(frame, (err) => onWritten(!err));
