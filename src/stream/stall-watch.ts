@@ -12,11 +12,21 @@
  * take wall time whatever the pace (a Whisper server's model pass) is watched
  * with `audioFactor` 1: wall time only.
  *
+ * A stall is never declared from inside a write or a timer callback: when the
+ * allowance is used up, the watch lets the event loop poll I/O twice
+ * (`setImmediate`, twice) and declares the stall only if still no result came.
+ * A provider's answer may be sitting unread in our own socket while the
+ * process was busy (a burst of writes, a loaded machine), and an in-process
+ * server needs two I/O turns to read audio and have its answer read back.
+ *
  * One timer at most, re-armed lazily: a result only clears the mark, and the
  * timer re-checks the deadline when it fires, so the write path sets no timer
  * per result.
  * @module
  */
+
+/** Event-loop turns (each with an I/O poll) a suspected stall must survive. */
+const CONFIRM_TURNS = 2;
 
 /** What the watch found when it fired. @internal */
 export interface Stall {
@@ -38,6 +48,8 @@ export class StallWatch {
   private sinceAudioMs = 0;
   private lastAudioMs = 0;
   private timer: NodeJS.Timeout | undefined;
+  private confirming: NodeJS.Immediate | undefined;
+  private turns = 0;
 
   constructor(private readonly onStall: (stall: Stall) => void) {}
 
@@ -71,7 +83,7 @@ export class StallWatch {
       this.schedule(this.timeoutMs);
       return;
     }
-    if (this.elapsed(now) >= this.timeoutMs) this.fire(now);
+    if (this.elapsed(now) >= this.timeoutMs) this.suspect();
   }
 
   /** A result arrived: nothing is owed until more speech goes out. */
@@ -83,6 +95,8 @@ export class StallWatch {
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.confirming) clearImmediate(this.confirming);
+    this.confirming = undefined;
     this.since = -1;
   }
 
@@ -96,11 +110,24 @@ export class StallWatch {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.since < 0) return;
-      const t = performance.now();
-      const left = this.timeoutMs - (t - this.since);
-      if (left <= 0) this.fire(t);
+      const left = this.timeoutMs - (performance.now() - this.since);
+      if (left <= 0) this.suspect();
       else this.schedule(left);
     }, Math.max(1, Math.ceil(inMs)));
+  }
+
+  /** The allowance is used up: give pending I/O two event-loop turns to bring a result. */
+  private suspect(): void {
+    if (this.confirming) return;
+    this.turns = 0;
+    const since = this.since;
+    const confirm = (): void => {
+      this.confirming = undefined;
+      if (this.since !== since) return; // a result came (and maybe new speech since)
+      if (++this.turns < CONFIRM_TURNS) this.confirming = setImmediate(confirm);
+      else this.fire(performance.now());
+    };
+    this.confirming = setImmediate(confirm);
   }
 
   private fire(now: number): void {
