@@ -179,17 +179,14 @@ describe('RtzrProvider({ prewarm })', () => {
     expect(emulator.counters.connections).toBe(4);
   });
 
-  it('retries a failing pool with backoff (no tight loop, no unhandled rejection) and recovers', async () => {
+  it('a failing pool (no unhandled rejection) does not hold up calls, and refills once the server is back', async () => {
+    // the retry schedule itself (at once, then 1, 2, 4, 8, 16 s) is tested on a fake clock in socket-pool.test.ts
     const { emulator, recognizer, provider } = await setup({}, { prewarm: 1 });
     await recognizer.warmup();
     emulator.faults.refuseConnections(1000);
     emulator.faults.dropAll();
     await expect.poll(() => provider.stats.prewarmLost).toBe(1);
-    // first retry at once, the next after 1 s, then 2 s, 4 s…: a handful of attempts, not hundreds
-    await new Promise((r) => setTimeout(r, 1500));
-    const attempts = emulator.counters.rejectedConnections;
-    expect(attempts).toBeGreaterThanOrEqual(1);
-    expect(attempts).toBeLessThanOrEqual(3);
+    await expect.poll(() => provider.stats.prewarmFailures).toBeGreaterThanOrEqual(1);
     expect(provider.idleSockets).toBe(0);
 
     emulator.faults.reset();
