@@ -20,9 +20,7 @@ import {
   type GoogleEmulator,
   type RtzrEmulator,
 } from '../src/testing/index.js';
-import { playCall, script, truth, writeCall } from './helpers/sample-call.js';
-
-const TOLERANCE_MS = 300;
+import { expectGroundTruth, playCall, script, truth, writeCall } from './helpers/sample-call.js';
 
 interface Rig {
   cursor: ScriptCursor;
@@ -95,16 +93,7 @@ async function runCall(r: Rig, play: 'fast' | number = 'fast'): Promise<Run> {
 
 /** The guarantee: all ground-truth finals, exactly once, in order, continuous ids, times within tolerance. */
 function expectAllWords(run: Run): void {
-  expect(run.summary.error).toBeUndefined();
-  expect(run.errors).toEqual([]);
-  expect(run.summary.transcripts.map((t) => t.text)).toEqual(script);
-  expect(run.finalIds).toEqual([0, 1, 2, 3]);
-  run.summary.transcripts.forEach((t, i) => {
-    expect(Math.abs(t.startMs - truth.utterances[i]!.startMs)).toBeLessThanOrEqual(TOLERANCE_MS);
-    expect(Math.abs(t.endMs - truth.utterances[i]!.endMs)).toBeLessThanOrEqual(TOLERANCE_MS);
-  });
-  // partials come in non-decreasing utterance order: never back to an older utterance
-  for (let i = 1; i < run.partialIds.length; i++) expect(run.partialIds[i]!).toBeGreaterThanOrEqual(run.partialIds[i - 1]!);
+  expectGroundTruth(expect, run);
 }
 
 describe('fault matrix: no words lost', () => {

@@ -3,23 +3,14 @@
  * cooldown (not before), back in on success, with the cooldown doubling (up to 5 min) on failure.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ConnectionError, type Provider, type ProviderCapabilities, type ProviderSession } from '../src/index.js';
+import { ConnectionError, type Provider, type ProviderSession } from '../src/index.js';
+import { quietLogger, STREAMING_CAPABILITIES } from './helpers/in-test-provider.js';
 import { ProviderHealth } from '../src/recognizer/health.js';
 
-const CAPS: ProviderCapabilities = {
-  streaming: true,
-  interimResults: true,
-  wordTimings: false,
-  serverEndpointing: true,
-  encodings: ['linear16'],
-  sampleRates: { min: 8000, max: 48000 },
-  preferredSampleRate: 16000,
-};
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** A provider whose health check the test decides: 'ok', 'fail', or 'hang' (until aborted). */
 class ProbedProvider implements Provider {
-  readonly capabilities = CAPS;
+  readonly capabilities = STREAMING_CAPABILITIES;
   readonly probes: { at: number; signal: AbortSignal }[] = [];
   next: 'ok' | 'fail' | 'hang' = 'fail';
   constructor(readonly id: string) {}
@@ -42,7 +33,7 @@ beforeEach(() => {
 afterEach(() => vi.useRealTimers());
 
 function health(providers: Provider[], cooldownMs = 1000, probeTimeoutMs = 500): ProviderHealth {
-  return new ProviderHealth(providers, cooldownMs, probeTimeoutMs, quiet, (id, available) => changes.push([id, available]));
+  return new ProviderHealth(providers, cooldownMs, probeTimeoutMs, quietLogger, (id, available) => changes.push([id, available]));
 }
 
 describe('ProviderHealth (fake clock)', () => {

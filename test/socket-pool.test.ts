@@ -6,9 +6,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type WebSocket from 'ws';
 import { ConnectionError } from '../src/index.js';
+import { quietLogger } from './helpers/in-test-provider.js';
 import { SocketPool } from '../src/providers/rtzr/socket-pool.js';
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
@@ -22,7 +22,7 @@ function failingPool() {
     idleMs: 60_000,
     pingIntervalMs: 15_000,
     counters,
-    logger: () => quiet,
+    logger: () => quietLogger,
     open: (): Promise<WebSocket> => {
       attempts.push(performance.now());
       return Promise.reject(new ConnectionError('CONNECTION_FAILED', 'refused', { provider: 'rtzr' }));

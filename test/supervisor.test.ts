@@ -17,25 +17,16 @@ import {
   type ConnectRequest,
   type EndOutcome,
   type Provider,
-  type ProviderCapabilities,
   type ProviderResult,
   type ProviderSession,
   type SttError,
 } from '../src/index.js';
+import { quietLogger, STREAMING_CAPABILITIES } from './helpers/in-test-provider.js';
 import { resolveReliability, type FallbackOptions, type ReconnectOptions } from '../src/stream/reliability.js';
 import { Supervisor, type SupervisorListener } from '../src/stream/supervisor.js';
 import type { Link } from '../src/stream/link.js';
 import type { ReconnectEvent } from '../src/stream/types.js';
 
-const CAPS: ProviderCapabilities = {
-  streaming: true,
-  interimResults: true,
-  wordTimings: false,
-  serverEndpointing: true,
-  encodings: ['linear16'],
-  sampleRates: { min: 8000, max: 48000 },
-  preferredSampleRate: 16000,
-};
 
 /** One session of the scripted provider: the test makes it answer or fail. */
 class ScriptedSession implements ProviderSession {
@@ -65,7 +56,7 @@ type Step = SttError | 'open' | 'hang';
 
 /** A provider that follows a plan, one step per connect: fail with an error, open, or never answer. */
 class ScriptedProvider implements Provider {
-  readonly capabilities = CAPS;
+  readonly capabilities = STREAMING_CAPABILITIES;
   /** Clock readings (performance.now()) of every connect. */
   readonly connects: number[] = [];
   readonly sessions: ScriptedSession[] = [];
@@ -120,7 +111,6 @@ function recorder(): Recorder {
   return r;
 }
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 const POLICY: ReconnectOptions = { retries: 3, minDelayMs: 100, maxDelayMs: 1000, resetAfterMs: 2000 };
 
@@ -139,7 +129,7 @@ function supervise(
       language: 'ko-KR',
       interimResults: true,
       includeRaw: false,
-      logger: quiet,
+      logger: quietLogger,
       origin: () => 0,
       onProviderFailed: (p) => failedProviders.push(p.id),
     },

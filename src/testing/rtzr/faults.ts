@@ -5,6 +5,7 @@
  * @internal
  */
 import { ConfigurationError } from '../../errors/index.js';
+import { AudioMarkRules } from '../shared/counted-faults.js';
 import type { RtzrAuthFailureStatus, RtzrFaults, RtzrRejectOptions, RtzrRejectStatus } from './types.js';
 
 /** Hooks for the faults that act immediately. */
@@ -45,7 +46,7 @@ export class FaultState implements RtzrFaults {
   private refusals = 0;
   private readonly rejections: Array<Counted<{ status: RtzrRejectStatus; retryAfterSec?: number }>> = [];
   private readonly drops: Array<Counted<number>> = [];
-  private readonly silences: Array<Counted<number>> = [];
+  private readonly silences = new AudioMarkRules();
   private silencesAfterEos = 0;
   private readonly resultFaults: Array<Counted<ResultFault>> = [];
   private stalled = false;
@@ -93,8 +94,7 @@ export class FaultState implements RtzrFaults {
   }
 
   stallAfterAudioMs(ms: number, times = 1): void {
-    if (!Number.isFinite(ms) || ms < 0) throw new ConfigurationError(`stallAfterAudioMs: ms must be >= 0, got ${String(ms)}`);
-    this.silences.push({ value: ms, remaining: checkTimes(times) });
+    this.silences.add(ms, times);
   }
 
   stallAfterEos(times = 1): void {
@@ -119,7 +119,7 @@ export class FaultState implements RtzrFaults {
     this.refusals = 0;
     this.rejections.length = 0;
     this.drops.length = 0;
-    this.silences.length = 0;
+    this.silences.clear();
     this.silencesAfterEos = 0;
     this.resultFaults.length = 0;
     this.stalled = false;
@@ -165,19 +165,12 @@ export class FaultState implements RtzrFaults {
 
   /** @internal Whether a connection that has received `audioMs` of audio must go silent now (consumes one use). */
   takeSilence(audioMs: number): boolean {
-    for (let i = 0; i < this.silences.length; i++) {
-      const rule = this.silences[i]!;
-      if (audioMs >= rule.value) {
-        if (--rule.remaining <= 0) this.silences.splice(i, 1);
-        return true;
-      }
-    }
-    return false;
+    return this.silences.take(audioMs);
   }
 
   /** @internal Whether any silence rule is pending (cheap check for the audio hot path). */
   get hasSilences(): boolean {
-    return this.silences.length > 0;
+    return this.silences.pending;
   }
 
   /** @internal Whether the connection that just received `EOS` must go silent (consumes one use). */
