@@ -76,11 +76,14 @@ export interface StreamSummary {
   error?: SttError;
 }
 
-/** `reconnect` payload: the same provider, a new connection. */
+/** `reconnect` payload: a new connection to the same provider starts now. */
 export interface ReconnectEvent {
   provider: string;
+  /** 1, 2, 3… counting the attempts of this outage (see docs/fallback-and-reliability.md). */
   attempt: number;
+  /** Time waited since the failure before this attempt (backoff, never less than the server's `Retry-After`), ms. */
   delayMs: number;
+  /** The failure that caused it. */
   reason: SttError;
 }
 
