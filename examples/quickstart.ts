@@ -14,7 +14,13 @@
  * emulator is killed in the middle of the second utterance, and the call
  * finishes on Google with every final, replaying the audio not yet final.
  *
- *   npx tsx examples/quickstart.ts [--fast] [--calls N] [--outage]
+ * `--outage --single`: RTZR alone, the most common production set-up. The RTZR
+ * emulator is killed in the middle of the second utterance and restarted on
+ * the same port a few seconds later (a server restart); the stream keeps
+ * reconnecting with backoff, then replays the audio not yet final and
+ * finishes the call with every final.
+ *
+ *   npx tsx examples/quickstart.ts [--fast] [--calls N] [--outage [--single]]
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +44,7 @@ import {
 const args = process.argv.slice(2);
 const fast = args.includes('--fast');
 const outage = args.includes('--outage');
+const single = outage && args.includes('--single');
 const callsArg = args.indexOf('--calls');
 const calls = callsArg >= 0 ? Math.max(1, Number(args[callsArg + 1]) || 2) : outage ? 1 : 2;
 const speed = fast ? 10 : 1;
@@ -52,6 +59,10 @@ const wav = readWav(await readFile(`${audioDir}call-ko-8k-mulaw.wav`));
 
 /** The RTZR emulator dies once this much audio of the call has been played (inside utterance 1). */
 const OUTAGE_AT_MS = 4400;
+/** With `--single`, it comes back (same port) this long after it died. */
+const RESTART_AFTER_MS = 3000;
+/** Emulated latencies of the seeds' logs: token ~120-500 ms, socket ~80-300 ms, recognition after EPD. */
+const LATENCY = { authMs: 500, connectMs: 300, processingMs: 150 };
 
 let emulator: RtzrEmulator | undefined;
 let google: GoogleEmulator | undefined;
@@ -62,8 +73,7 @@ if (process.env.RTZR_CLIENT_ID && process.env.RTZR_CLIENT_SECRET && !outage) {
   providers.push(new RtzrProvider());
   console.log('Using the real RTZR service (RTZR_CLIENT_ID is set).');
 } else {
-  // Latencies of the seeds' logs: token ~120-500 ms, socket ~80-300 ms, recognition after EPD.
-  emulator = await startRtzrEmulator({ script: cursor, latency: { authMs: 500, connectMs: 300, processingMs: 150 } });
+  emulator = await startRtzrEmulator({ script: cursor, latency: LATENCY });
   providers.push(
     new RtzrProvider({
       apiBase: emulator.apiBase,
@@ -75,10 +85,29 @@ if (process.env.RTZR_CLIENT_ID && process.env.RTZR_CLIENT_SECRET && !outage) {
   console.log(`No RTZR credentials in the environment: using the built-in RTZR emulator at ${emulator.apiBase}`);
   console.log('(emulated latencies: authenticate 500 ms, WebSocket handshake 300 ms, recognition 150 ms after EPD)');
 }
-if (outage) {
+if (outage && !single) {
   google = await startGoogleEmulator({ script: cursor, latency: { processingMs: 250 } });
   providers.push(new GoogleProvider({ endpoint: google.endpoint, apiKey: google.apiKey }));
   console.log(`Outage drill: Google emulator at ${google.endpoint} is the fallback; RTZR dies at ${OUTAGE_AT_MS / 1000} s into the call.`);
+} else if (single) {
+  console.log(
+    `Outage drill, RTZR alone: the emulator dies at ${OUTAGE_AT_MS / 1000} s into the call and restarts ${RESTART_AFTER_MS / 1000} s later.`,
+  );
+}
+
+/** Kill the RTZR emulator; with `--single`, restart it on the same port a little later. */
+function killRtzr(note: (line: string) => void): void {
+  const dead = emulator!;
+  const port = Number(new URL(dead.apiBase).port);
+  void dead.close().then(() => {
+    if (!single) return;
+    setTimeout(() => {
+      void startRtzrEmulator({ script: cursor, latency: LATENCY, port }).then((e) => {
+        emulator = e;
+        note(`  ✚ RTZR emulator restarted on port ${port} (${RESTART_AFTER_MS / 1000} s later; its old tokens are gone)`);
+      });
+    }, RESTART_AFTER_MS);
+  });
 }
 
 // One recognizer per process: it owns the token cache and connection pools.
@@ -132,8 +161,11 @@ async function playCall(call: number): Promise<StreamSummary> {
   };
   stream.on('error', (e) => note(`  ✖ ${e.code}: ${e.message}`));
   stream.on('reconnect', (e) =>
-    note(`  ↻ ${e.provider}: ${e.reason.code}; reconnect attempt ${e.attempt} in ${e.delayMs} ms`),
+    note(`  ↻ ${e.provider}: ${e.reason.code}; reconnect attempt ${e.attempt} after ${e.delayMs} ms`),
   );
+  stream.on('state', (e) => {
+    if (e.reason && e.to === 'connecting') note(`  ⚠ ${e.from} → ${e.to}: ${e.reason.code} (${e.reason.message})`);
+  });
   stream.on('fallback', (e) =>
     note(`  ⇢ fallback ${e.from} → ${e.to} (${e.reason.code}); replaying ${e.replayedMs} ms of audio not yet final`),
   );
@@ -147,7 +179,7 @@ async function playCall(call: number): Promise<StreamSummary> {
     if (outage && !killed && call === 1 && i * 20 >= OUTAGE_AT_MS) {
       killed = true;
       note(`  ✖ killing the RTZR emulator now (${OUTAGE_AT_MS / 1000} s into the call)`);
-      void emulator?.close();
+      killRtzr(note);
     }
     stream.write(wav.data.subarray(off, off + FRAME_BYTES));
     await sleep(started + ((i + 1) * 20) / speed - performance.now());

@@ -43,6 +43,7 @@ export type {
   FallbackEvent,
   StreamWarning,
   StreamWarningCode,
+  StateEvent,
 } from './stream/types.js';
 export type {
   Provider,

@@ -15,8 +15,13 @@ afterEach(async () => {
   google = undefined;
 });
 
-async function call(options: ConstructorParameters<typeof GoogleProvider>[0], audio: 'mulaw' | 'linear16' = 'mulaw'): Promise<StreamSummary> {
-  recognizer = new StreamingRecognizer({ providers: [new GoogleProvider(options)] });
+/** `reconnect: false`: the stream surfaces the provider's own error instead of recovering from it. */
+async function call(
+  options: ConstructorParameters<typeof GoogleProvider>[0],
+  audio: 'mulaw' | 'linear16' = 'mulaw',
+  reconnect?: false,
+): Promise<StreamSummary> {
+  recognizer = new StreamingRecognizer({ providers: [new GoogleProvider(options)], ...(reconnect === false ? { reconnect } : {}) });
   const stream = recognizer.stream(
     audio === 'mulaw' ? { audio: { encoding: 'mulaw', sampleRate: 8000 } } : { audio: { encoding: 'linear16', sampleRate: 16000 } },
   );
@@ -128,7 +133,7 @@ describe('GoogleProvider (utterance mode)', () => {
   it('a request that never answers times out, is retried, then fails the stream with TIMEOUT', async () => {
     google = await startGoogleEmulator({ script });
     google.faults.hangRecognize(10);
-    const summary = await call({ endpoint: google.endpoint, apiKey: google.apiKey, requestTimeoutMs: 200, retries: 1 });
+    const summary = await call({ endpoint: google.endpoint, apiKey: google.apiKey, requestTimeoutMs: 200, retries: 1 }, 'mulaw', false);
     expect(summary.error?.code).toBe('TIMEOUT');
   });
 
@@ -155,7 +160,7 @@ describe('GoogleProvider (utterance mode)', () => {
       maxConcurrentRequests: 1,
       maxPendingUtterances: 2,
       requestTimeoutMs: 60_000,
-    });
+    }, 'mulaw', false); // without reconnecting, the stream surfaces the provider's error
     expect(summary.error).toMatchObject({ code: 'PROVIDER_ERROR', retryable: true });
     expect(summary.error?.message).toMatch(/maxPendingUtterances/);
     expect(google.counters.recognizeRequests).toBeLessThanOrEqual(1); // the rest never left the queue

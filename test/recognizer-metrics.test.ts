@@ -116,8 +116,9 @@ describe('recognizer.metrics()', () => {
     const s = recognizer.stream({ audio: MULAW });
     for (const f of frames(mulaw8k.data.subarray(0, 3200 * 8), 160)) s.write(f);
     await s.end();
-    emulator.faults.rejectConnections(429, 1);
-    // no pool for this format: a handshake, rejected 429 (not worth a reconnect; no fallback left: fails)
+    emulator.faults.rejectConnections(401, 2);
+    // no pool for this format: a handshake, rejected 401 twice (the token refresh does not help: the
+    // credentials are rejected, a permanent failure, and no fallback is left: the stream fails)
     const bad = recognizer.stream({ audio: { encoding: 'linear16', sampleRate: 16000 } });
     await new Promise((r) => bad.once('close', r));
     const m = recognizer.metrics();
@@ -193,8 +194,8 @@ describe('diagnostics_channel and debug logs', () => {
       await Promise.all([s1, s2].map((s) => new Promise<void>((r) => s.once('open', () => r()))));
       emulator.faults.rejectConnections(429, 1);
       const s3 = recognizer.stream({ audio: { encoding: 'linear16', sampleRate: 16000 } });
-      await new Promise((r) => s3.once('close', r));
-      await Promise.all([s1.end(), s2.end()]);
+      await new Promise((r) => s3.once('reconnect', r)); // the 429 is retried
+      await Promise.all([s1.end(), s2.end(), s3.end()]);
 
       const tokens = seen.filter((x) => x.channel === diagnosticsChannels.token).map((x) => x.msg);
       expect(tokens).toEqual([{ provider: 'rtzr', ok: true, durationMs: expect.any(Number), expiresInMs: expect.any(Number) }]);

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ReplayBuffer } from '../src/stream/replay-buffer.js';
-import { backoffDelay, resolveReliability } from '../src/stream/reliability.js';
-import { ConfigurationError } from '../src/index.js';
+import { recoveryFor, resolveReliability, type RecoveryContext } from '../src/stream/reliability.js';
+import {
+  AuthenticationError,
+  ConfigurationError,
+  ConnectionError,
+  ProviderError,
+  RateLimitError,
+  TimeoutError,
+} from '../src/index.js';
 
 describe('ReplayBuffer', () => {
   it('keeps audio after the commit point and replays it byte for byte', () => {
@@ -72,29 +79,74 @@ describe('ReplayBuffer', () => {
   });
 });
 
-describe('reconnect backoff', () => {
-  const policy = { retries: 5, minDelayMs: 100, maxDelayMs: 1000, resetAfterMs: 0 };
-  it('is full jitter: uniform in [0, min(cap, base × 2^(n−1))]', () => {
-    expect(backoffDelay(1, policy, () => 0)).toBe(0);
-    expect(backoffDelay(1, policy, () => 0.999999)).toBe(100);
-    expect(backoffDelay(3, policy, () => 0.5)).toBe(200);
-    expect(backoffDelay(10, policy, () => 0.999999)).toBe(1000);
+describe('recovery policy (spec §8)', () => {
+  const transient = [
+    new ConnectionError('CONNECTION_LOST', 'dropped'),
+    new ConnectionError('CONNECTION_FAILED', 'refused'),
+    new AuthenticationError('authenticate 500', { status: 500, retryable: true }),
+    new RateLimitError('429', { status: 429, retryAfterMs: 1000 }),
+    new TimeoutError('stalled'),
+    new ProviderError('truncated JSON frame'),
+  ];
+  const permanent = [new AuthenticationError('401 after a refresh', { status: 401 }), new ConfigurationError('400 H0001')];
+  const ctx = (c: Partial<RecoveryContext>): RecoveryContext => ({ reconnect: true, hasNext: false, budgetSpent: false, ...c });
+
+  it('with no other provider, retries every transient failure on the same provider, budget or not', () => {
+    for (const e of transient) {
+      expect(recoveryFor(e, ctx({}))).toBe('retry');
+      expect(recoveryFor(e, ctx({ budgetSpent: true }))).toBe('retry');
+    }
+  });
+
+  it('classifies by retryable, not by code: the same code can be either', () => {
+    expect(recoveryFor(new AuthenticationError('5xx', { retryable: true }), ctx({}))).toBe('retry');
+    expect(recoveryFor(new AuthenticationError('401', { retryable: false }), ctx({}))).toBe('give-up');
+    expect(recoveryFor(new ProviderError('bad request frame', { retryable: false }), ctx({}))).toBe('give-up');
+  });
+
+  it('a permanent failure goes to the next provider, or gives up when none is left', () => {
+    for (const e of permanent) {
+      expect(recoveryFor(e, ctx({ hasNext: true }))).toBe('next');
+      expect(recoveryFor(e, ctx({}))).toBe('give-up');
+    }
+  });
+
+  it('with another provider: connection faults reconnect while the budget lasts, the rest switch at once', () => {
+    const [lost, refused, ...rest] = transient;
+    for (const e of [lost!, refused!]) {
+      expect(recoveryFor(e, ctx({ hasNext: true }))).toBe('retry');
+      expect(recoveryFor(e, ctx({ hasNext: true, budgetSpent: true }))).toBe('next');
+    }
+    for (const e of rest) expect(recoveryFor(e, ctx({ hasNext: true }))).toBe('next');
+  });
+
+  it('reconnect: false never retries the same provider', () => {
+    for (const e of transient) {
+      expect(recoveryFor(e, ctx({ reconnect: false, hasNext: true }))).toBe('next');
+      expect(recoveryFor(e, ctx({ reconnect: false }))).toBe('give-up');
+    }
   });
 
   it('resolves documented defaults and rejects bad values', () => {
     const r = resolveReliability(undefined, undefined);
-    expect(r).toMatchObject({
+    expect(r).toEqual({
       fallback: true,
       reconnect: { retries: 3, minDelayMs: 100, maxDelayMs: 2000, resetAfterMs: 10_000 },
       replayWindowMs: 30_000,
       attemptTimeoutMs: 10_000,
-      stallTimeoutMs: 5000,
+      stallTimeoutMs: undefined, // per provider: capabilities.stallTimeoutMs, else 5000
+      giveUpAfterMs: undefined, // the stream's replay window
       recoveryCooldownMs: 30_000,
       replayBurstMs: 5000,
       replaySpeed: 4,
     });
+    expect(resolveReliability({ stallTimeoutMs: 800, giveUpAfterMs: 2000 }, undefined)).toMatchObject({
+      stallTimeoutMs: 800,
+      giveUpAfterMs: 2000,
+    });
     expect(resolveReliability(false, false)).toMatchObject({ fallback: false, reconnect: false });
     expect(() => resolveReliability({ replayWindowMs: -1 }, undefined)).toThrow(ConfigurationError);
+    expect(() => resolveReliability({ giveUpAfterMs: Number.NaN }, undefined)).toThrow(ConfigurationError);
     expect(() => resolveReliability({ replaySpeed: 0.5 }, undefined)).toThrow(ConfigurationError);
   });
 });

@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { RtzrProvider, StreamingRecognizer } from '../src/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RtzrProvider, StreamingRecognizer, type StreamingRecognizerOptions } from '../src/index.js';
 import { startRtzrEmulator, type RtzrEmulator } from '../src/testing/index.js';
 import { script, writeCall, mulaw8k, frames } from './helpers/sample-call.js';
 
@@ -7,13 +7,19 @@ let emulator: RtzrEmulator | undefined;
 let recognizer: StreamingRecognizer | undefined;
 
 afterEach(async () => {
+  vi.useRealTimers();
   await recognizer?.close();
   await emulator?.close();
   recognizer = undefined;
   emulator = undefined;
 });
 
-async function setup(opts: Parameters<typeof startRtzrEmulator>[0] = {}, provider: ConstructorParameters<typeof RtzrProvider>[0] = {}) {
+/** `{ reconnect: false }` makes a stream surface the provider's own error instead of recovering from it. */
+async function setup(
+  opts: Parameters<typeof startRtzrEmulator>[0] = {},
+  provider: ConstructorParameters<typeof RtzrProvider>[0] = {},
+  rec: Partial<StreamingRecognizerOptions> = {},
+) {
   emulator = await startRtzrEmulator({ script, ...opts });
   const p = new RtzrProvider({
     apiBase: emulator.apiBase,
@@ -22,7 +28,7 @@ async function setup(opts: Parameters<typeof startRtzrEmulator>[0] = {}, provide
     clientSecret: emulator.credentials.clientSecret,
     ...provider,
   });
-  recognizer = new StreamingRecognizer({ providers: [p] });
+  recognizer = new StreamingRecognizer({ providers: [p], ...rec });
   return { emulator, recognizer, provider: p };
 }
 
@@ -48,6 +54,9 @@ describe('RTZR token cache', () => {
   });
 
   it('refreshes the token before it expires', async () => {
+    // Only the wall clock is fake (sockets and timers are real): the provider's token cache and the
+    // emulator's token expiry both read Date.now, so moving it moves the token's age.
+    vi.useFakeTimers({ toFake: ['Date'] });
     // lifetime 4 s, margin 3 s → the effective margin is half the lifetime (2 s)
     const { emulator, recognizer } = await setup({ tokenLifetimeSec: 4 }, { tokenRefreshMarginMs: 3000 });
     const open = async () => {
@@ -59,7 +68,7 @@ describe('RTZR token cache', () => {
     expect(emulator.counters.authRequests).toBe(1);
     await open(); // well inside the lifetime: cached
     expect(emulator.counters.authRequests).toBe(1);
-    await new Promise((r) => setTimeout(r, 2300)); // now inside the refresh margin, not yet expired
+    vi.setSystemTime(Date.now() + 2300); // now inside the refresh margin, not yet expired
     await open(); // served with the still-valid token, refresh started in the background
     await expect.poll(() => emulator.counters.authRequests).toBe(2);
     await open();
@@ -105,7 +114,7 @@ describe('RTZR token cache', () => {
   });
 
   it('authenticate 500 gives a retryable AUTH_FAILED', async () => {
-    const { emulator, recognizer } = await setup();
+    const { emulator, recognizer } = await setup({}, {}, { reconnect: false });
     emulator.faults.failAuth(500);
     const s = recognizer.stream({ audio: { encoding: 'mulaw', sampleRate: 8000 } });
     const summary = await s.end();
@@ -113,7 +122,7 @@ describe('RTZR token cache', () => {
   });
 
   it('an authenticate that never answers times out with TIMEOUT', async () => {
-    const { emulator, recognizer } = await setup({}, { authTimeoutMs: 300 });
+    const { emulator, recognizer } = await setup({}, { authTimeoutMs: 300 }, { reconnect: false });
     emulator.faults.hangAuth();
     const s = recognizer.stream({ audio: { encoding: 'mulaw', sampleRate: 8000 } });
     const summary = await s.end();
@@ -121,7 +130,7 @@ describe('RTZR token cache', () => {
   });
 
   it('429 on the handshake gives RATE_LIMITED with RTZR code A0002', async () => {
-    const { recognizer } = await setup({ maxConcurrent: 1 });
+    const { recognizer } = await setup({ maxConcurrent: 1 }, {}, { reconnect: false });
     const a = recognizer.stream({ audio: { encoding: 'mulaw', sampleRate: 8000 } });
     await new Promise<void>((r) => a.once('open', () => r()));
     const b = recognizer.stream({ audio: { encoding: 'mulaw', sampleRate: 8000 } });
@@ -144,7 +153,7 @@ describe('RTZR token cache', () => {
   });
 
   it('a malformed frame fails the stream with PROVIDER_ERROR', async () => {
-    const { emulator, recognizer } = await setup();
+    const { emulator, recognizer } = await setup({}, {}, { reconnect: false });
     emulator.faults.sendMalformed();
     const s = recognizer.stream({ audio: { encoding: 'mulaw', sampleRate: 8000 } });
     const err = new Promise<{ code: string }>((r) => s.once('error', r));

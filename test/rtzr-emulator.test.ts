@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { startRtzrEmulator, type RtzrEmulator, type RtzrEmulatorOptions } from '../src/testing/rtzr/index.js';
 
@@ -52,6 +52,7 @@ async function start(options: RtzrEmulatorOptions = {}): Promise<RtzrEmulator> {
 }
 
 afterEach(async () => {
+  vi.useRealTimers();
   for (const ws of sockets.splice(0)) ws.terminate();
   await emu?.close();
   emu = undefined;
@@ -145,6 +146,24 @@ async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   }
 }
 
+/**
+ * A barrier instead of "wait a bit, then check nothing arrived": the server handles a connection's
+ * frames in order and writes its answers in order, so once the pong of a ping sent after the
+ * frames arrives, every result those frames caused has arrived too (and a close would have come
+ * before it). Rejects if the socket closes first.
+ */
+function settled(ws: WebSocket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onClose = (code: number): void => reject(new Error(`closed (${code}) before the pong`));
+    ws.once('close', onClose);
+    ws.once('pong', () => {
+      ws.off('close', onClose);
+      resolve();
+    });
+    ws.ping();
+  });
+}
+
 const finals = (c: Conn) => c.results.filter((r) => r.final);
 
 /** Check a full call's results against the ground truth. */
@@ -225,6 +244,7 @@ describe('RTZR emulator: authenticate', () => {
   });
 
   it('tokens expire after tokenLifetimeSec', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] }); // the emulator's token clock; sockets and timers stay real
     const e = await start({ tokenLifetimeSec: 2 });
     const { json } = await authenticate(e);
     const expireAt = json.expire_at as number;
@@ -234,7 +254,7 @@ describe('RTZR emulator: authenticate', () => {
     const ok = await tryConnect(streamUrl(e), { Authorization: `Bearer ${t}` });
     expect(ok.kind).toBe('open');
     if (ok.kind === 'open') ok.ws.close();
-    await sleep(2100);
+    vi.setSystemTime(Date.now() + 2100);
     const late = await tryConnect(streamUrl(e), { Authorization: `Bearer ${t}` });
     expect(late).toMatchObject({ kind: 'rejected', status: 401, body: { code: 'H0002' } });
   });
@@ -394,7 +414,7 @@ describe('RTZR emulator: recognition', () => {
     const before = c.raw.length;
     c.ws.send(JSON.stringify({ type: 'Finalize' }));
     c.ws.send('hello'); // ignored
-    await sleep(100);
+    await settled(c.ws);
     expect(c.raw.length).toBe(before);
     expect(c.ws.readyState).toBe(WebSocket.OPEN);
     sendAudio(c.ws, MULAW_8K, 160, 3500 * 8);
@@ -545,10 +565,9 @@ describe('RTZR emulator: faults', () => {
     const c = await connect(e);
     sendAudio(c.ws, MULAW_8K, 160);
     c.ws.send('EOS');
-    await waitFor(() => e.counters.audioBytes === MULAW_8K.length);
-    await sleep(150);
+    await settled(c.ws); // every frame handled, and the socket still open
+    expect(e.counters.audioBytes).toBe(MULAW_8K.length);
     expect(c.raw).toEqual([]);
-    expect(c.ws.readyState).toBe(WebSocket.OPEN);
     e.faults.stall(false);
     const d = await connect(e);
     sendAudio(d.ws, MULAW_8K, 160);
@@ -582,6 +601,55 @@ describe('RTZR emulator: faults', () => {
     expect(finals(c)).toHaveLength(4);
   });
 
+  it('stallAfterAudioMs: the next connection goes silent mid-call but keeps answering pings; the one after is served', async () => {
+    const e = await start({ script: SCRIPT });
+    e.faults.stallAfterAudioMs(3500);
+    const c = await connect(e);
+    sendAudio(c.ws, MULAW_8K, 160);
+    c.ws.send('EOS');
+    await settled(c.ws); // pings answered, the socket stays open after EOS
+    expect(e.counters.audioBytes).toBe(MULAW_8K.length); // audio still accepted
+    expect(finals(c).map((r) => r.alternatives[0]!.text)).toEqual([SCRIPT[0]]); // only what ended before 3.5 s
+    const d = await connect(e); // the fault is consumed
+    sendAudio(d.ws, MULAW_8K, 160);
+    d.ws.send('EOS');
+    expect(await d.closed).toBe(1000);
+    expect(finals(d)).toHaveLength(4);
+  });
+
+  it('stallAfterEos: the next connection to receive EOS sends no remaining final and never closes', async () => {
+    const e = await start({ script: SCRIPT });
+    e.faults.stallAfterEos();
+    const c = await connect(e);
+    sendAudio(c.ws, MULAW_8K, 160, 0, 9300 * 8); // the last utterance's final is still pending at EOS
+    await waitFor(() => finals(c).length === 3);
+    c.ws.send('EOS');
+    await settled(c.ws);
+    expect(finals(c)).toHaveLength(3);
+    const d = await connect(e);
+    sendAudio(d.ws, MULAW_8K, 160, 0, 9300 * 8);
+    d.ws.send('EOS');
+    expect(await d.closed).toBe(1000);
+    expect(finals(d)).toHaveLength(4);
+  });
+
+  it('rejectConnections(429, times, { retryAfterSec }) sends Retry-After', async () => {
+    const e = await start();
+    const t = await token(e);
+    e.faults.rejectConnections(429, 1, { retryAfterSec: 2 });
+    const headers = await new Promise<Record<string, unknown>>((resolve) => {
+      const ws = new WebSocket(streamUrl(e), { headers: { Authorization: `Bearer ${t}` } });
+      sockets.push(ws);
+      ws.on('error', () => undefined);
+      ws.on('unexpected-response', (req, res) => {
+        resolve({ status: res.statusCode, retryAfter: res.headers['retry-after'] });
+        req.destroy();
+      });
+    });
+    expect(headers).toEqual({ status: 429, retryAfter: '2' });
+    expect(() => e.faults.rejectConnections(429, 1, { retryAfterSec: -1 })).toThrow(/retryAfterSec/);
+  });
+
   it('noCloseAfterEos sends the remaining finals but never closes; reset() clears faults', async () => {
     const e = await start({ script: SCRIPT });
     e.faults.noCloseAfterEos();
@@ -589,8 +657,7 @@ describe('RTZR emulator: faults', () => {
     sendAudio(c.ws, MULAW_8K, 160, 0, 9300 * 8); // EOS while the last utterance's silence is pending
     c.ws.send('EOS');
     await waitFor(() => finals(c).length === 4);
-    await sleep(150);
-    expect(c.ws.readyState).toBe(WebSocket.OPEN);
+    await settled(c.ws); // a close after the last final would have arrived before the pong
     e.faults.failAuth(500, 5);
     e.faults.stall();
     e.faults.reset();
@@ -636,5 +703,15 @@ describe('RTZR emulator: lifecycle', () => {
     await expect(startRtzrEmulator({ tokenLifetimeSec: 0 })).rejects.toThrow(/tokenLifetimeSec/);
     await expect(startRtzrEmulator({ latency: { partialIntervalMs: 0 } })).rejects.toThrow(/partialIntervalMs/);
     await expect(startRtzrEmulator({ maxConcurrent: -1 })).rejects.toThrow(/maxConcurrent/);
+    await expect(startRtzrEmulator({ port: 70_000 })).rejects.toThrow(/port/);
+  });
+
+  it('port: a restarted emulator listens where its clients expect it (a server restart)', async () => {
+    const first = await start();
+    const { port } = new URL(first.apiBase);
+    await first.close();
+    const again = await start({ port: Number(port) });
+    expect(again.apiBase).toBe(first.apiBase);
+    expect((await authenticate(again)).status).toBe(200);
   });
 });

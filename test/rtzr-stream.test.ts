@@ -30,12 +30,14 @@ afterEach(async () => {
 
 describe('RTZR streaming through StreamingRecognizer', () => {
   it('turns the sample call into its 4 ground-truth finals, in order, with times within 300 ms', async () => {
+    const started = performance.now();
     const stream = recognizer.stream({ audio: { encoding: 'mulaw', sampleRate: 8000 } });
     const events: { type: string; id: number; text?: string }[] = [];
     stream.on('partial', (t) => events.push({ type: 'partial', id: t.utteranceId, text: t.text }));
     stream.on('final', (t) => events.push({ type: 'final', id: t.utteranceId, text: t.text }));
     await writeCall(stream);
     const summary = await stream.end();
+    const elapsed = performance.now() - started;
 
     expect(summary.error).toBeUndefined();
     expect(summary.transcripts.map((t) => t.text)).toEqual(script);
@@ -44,7 +46,9 @@ describe('RTZR streaming through StreamingRecognizer', () => {
       expect(t.provider).toBe('rtzr');
       expect(Math.abs(t.startMs - truth.utterances[i]!.startMs)).toBeLessThanOrEqual(300);
       expect(Math.abs(t.endMs - truth.utterances[i]!.endMs)).toBeLessThanOrEqual(300);
-      expect(t.latencyMs).toBeGreaterThanOrEqual(0);
+      // whole ms on this process's clock: never more than the time the call took
+      expect(Number.isInteger(t.latencyMs)).toBe(true);
+      expect(t.latencyMs!).toBeLessThanOrEqual(elapsed);
     });
     expect(summary.text).toBe(script.join(' '));
     expect(summary.providers).toEqual(['rtzr']);
@@ -111,15 +115,15 @@ describe('RTZR streaming through StreamingRecognizer', () => {
     const s1 = recognizer.stream({ audio: { encoding: 'mulaw', sampleRate: 8000 } });
     s1.on('metrics', (m) => metrics.push(m));
     await writeCall(s1);
-    await s1.end();
+    const sum1 = await s1.end();
     expect(metrics).toHaveLength(4);
     expect(metrics[0]).toMatchObject({ utteranceId: 0, provider: 'rtzr', tokenCached: false, connectionReused: false });
     for (const m of metrics.slice(1)) expect(m).toMatchObject({ tokenMs: 0, tokenCached: true, connectMs: 0, connectionReused: true });
-    for (const m of metrics) {
-      expect(m.finalLatencyMs).toBeGreaterThanOrEqual(0);
-      expect(m.firstPartialMs).toBeGreaterThanOrEqual(0);
-      expect(m.audioMs).toBeGreaterThan(0);
-    }
+    metrics.forEach((m, i) => {
+      expect(m.finalLatencyMs).toBe(sum1.transcripts[i]!.latencyMs); // the final's own latency
+      expect(m.firstPartialMs).toEqual(expect.any(Number)); // RTZR sends partials for every utterance
+      expect(m.audioMs).toBe(sum1.transcripts[i]!.endMs - sum1.transcripts[i]!.startMs);
+    });
 
     // the second call of the process: token from the cache
     const m2: UtteranceMetrics[] = [];
@@ -162,12 +166,9 @@ describe('RTZR streaming through StreamingRecognizer', () => {
     emulator.setLatency({ connectMs: 100 });
     const stream = recognizer.stream({ audio: { encoding: 'mulaw', sampleRate: 8000 }, highWaterMark: 1600 });
     let sawFalse = false;
-    let drains = 0;
-    stream.on('drain', () => drains++);
     for (const f of frames(mulaw8k.data.subarray(0, 8000), 160)) if (!stream.write(f)) sawFalse = true;
     expect(sawFalse).toBe(true);
     await new Promise<void>((r) => stream.once('drain', r));
-    expect(drains).toBeGreaterThanOrEqual(1);
     await stream.end();
   });
 

@@ -37,7 +37,9 @@ export interface ProviderCapabilities {
    * How long this provider may legitimately go without any result while speech is being sent, ms:
    * the stream's stall timeout when `fallback.stallTimeoutMs` is not set. A Whisper server's first
    * result takes seconds (a model pass over a window of audio); RTZR answers within a few hundred ms.
-   * Default: 5000.
+   * Default: 5000. A provider that sets it is watched on wall time only (its answers take a model
+   * pass whatever the input pace); one that does not is also watched on the audio sent, so a
+   * recording written faster than real time is caught stalling while it is being sent.
    */
   stallTimeoutMs?: number;
   /**

@@ -30,6 +30,7 @@ export function iterateEvents(
     wake?.();
   };
   const listeners = {
+    state: (e: import('./types.js').StateEvent) => push({ type: 'state', ...e }),
     open: (e: { provider: string }) => push({ type: 'open', ...e }),
     speechstart: (e: { utteranceId: number; startMs: number }) => push({ type: 'speechstart', ...e }),
     partial: (t: RecognitionEvent) => push(t),

@@ -30,7 +30,10 @@ export class Link {
   costs: SessionCosts | undefined;
   /** Input byte position sent through this link. */
   sent: number;
-  /** Wire bytes handed to the session and not yet flushed to the network. */
+  /**
+   * Wire bytes handed to the session and not yet flushed to the network. Sessions call `onSent`
+   * for every `send()`, also after they closed; a retired link forgets what it had in flight.
+   */
   inflight = 0;
   /** Finals delivered through this link (the first one reports the connection's costs). */
   finals = 0;
@@ -84,19 +87,22 @@ export class Link {
     this.flushFrame(onDrained);
   }
 
-  /** Stop: cancel a pending connect, close the session. */
+  /** Stop: cancel a pending connect, close the session, forget the bytes in flight. */
   abort(): void {
     this.retired = true;
+    this.inflight = 0;
     this.controller.abort();
     this.session?.abort();
   }
 
   private sendFrame(frame: Uint8Array, onDrained: () => void): void {
     const s = this.session;
-    if (!s) return;
-    this.inflight += frame.byteLength;
+    if (!s || this.retired) return;
+    const n = frame.byteLength;
+    this.inflight += n;
     s.send(frame, () => {
-      this.inflight -= frame.byteLength;
+      if (this.retired) return; // counted as gone at abort()
+      this.inflight -= n;
       onDrained();
     });
   }

@@ -16,7 +16,8 @@ export const MAX_REPLAY_WINDOW_MS = 600_000;
 /** A stream's options after defaults and validation. @internal */
 export interface ResolvedStreamOptions {
   replayWindowMs: number;
-  endTimeoutMs: number;
+  /** Undefined: not set; the provider's `capabilities.endTimeoutMs`, else 5000. */
+  endTimeoutMs: number | undefined;
   /** Bytes; undefined: the default (2 s of the input format). */
   highWaterMark: number | undefined;
   interimResults: boolean;
@@ -75,7 +76,7 @@ export function resolveStreamOptions(o: StreamOptions, defaultReplayWindowMs: nu
   }
   return {
     replayWindowMs: checkReplayWindowMs('replayWindowMs', o.replayWindowMs ?? defaultReplayWindowMs),
-    endTimeoutMs: checkDurationMs('endTimeoutMs', o.endTimeoutMs ?? 5000, 1, 600_000),
+    endTimeoutMs: o.endTimeoutMs === undefined ? undefined : checkDurationMs('endTimeoutMs', o.endTimeoutMs, 1, 600_000),
     highWaterMark: o.highWaterMark === undefined ? undefined : checkInteger('highWaterMark (bytes)', o.highWaterMark, 1),
     interimResults: o.interimResults ?? true,
     includeRaw: o.includeRaw ?? false,

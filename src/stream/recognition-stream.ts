@@ -5,47 +5,41 @@
  * latency; `end()` waits (bounded) for the last finals.
  *
  * No words lost: every byte written is kept in a bounded replay buffer until a
- * final covers it. When the connection drops the stream reconnects (same
- * provider, backoff with full jitter) and replays that audio; when the
- * provider is unusable it switches to the next provider and replays it there.
- * Utterance ids keep counting, times stay stream-absolute, a final is never
- * delivered twice, results of an abandoned connection are ignored.
+ * final covers it. Connections are the {@link Supervisor}'s business
+ * (connect, retry with backoff, fall back, give up); whenever it opens a new
+ * one, the stream replays into it the audio not yet final. Utterance ids keep
+ * counting, times stay stream-absolute, a final is never delivered twice,
+ * results of an abandoned connection are ignored. The stream itself detects
+ * stalls (no result for speech sent, {@link StallWatch}) and finals missing
+ * after the end of audio, and reports them to the supervisor as failures.
  *
- * State machine:
+ * State machine (every change goes through `transition()` and emits `state`):
  * ```
- * connecting ──open──▶ open ──end()──▶ ending ──▶ closed
- *   ▲   │                │                │
- *   │   └─── reconnect / fallback ◀───────┘ (stays ending)
- *   └──────────────────┘
- * any state ── unrecoverable error ──▶ failed      any state ──abort()──▶ closed
+ * connecting ──opened──▶ open ──end()──▶ ending ──last finals──▶ closed
+ *   ▲   │                  │                │ (a failure while ending is recovered; stays ending)
+ *   │   └── end() ─────────┼──────────────▶ │
+ *   └──── connection lost ─┘
+ * any state ── gave up (spec §8) ──▶ failed      any state ──abort()──▶ closed
  * ```
  * `close` is always the last event, emitted exactly once.
  * @module
  */
 import { EventEmitter } from 'eventemitter3';
 import { inspect, type InspectOptionsStylized } from 'node:util';
-import pRetry from 'p-retry';
 import { bytesPerMs, bytesPerSample, normalizeAudioFormat, type AudioFormat } from '../audio/format.js';
-import {
-  AbortError,
-  AllProvidersFailedError,
-  AudioFormatError,
-  StateError,
-  TimeoutError,
-  type SttError,
-  isSttError,
-  toSttError,
-} from '../errors/index.js';
+import { AbortError, AudioFormatError, StateError, TimeoutError, type SttError } from '../errors/index.js';
 import type { Logger } from '../logger.js';
-import type { Provider, ProviderResult, ProviderSession } from '../providers/provider.js';
+import type { Provider, ProviderResult } from '../providers/provider.js';
 import { iterateEvents } from './event-iterator.js';
 import { chunkBytes, type AudioChunk } from './input.js';
-import { Link, type Utterance } from './link.js';
+import type { Link, Utterance } from './link.js';
 import { resolveStreamOptions } from './options.js';
-import { backoffDelay, reconnectable, type ResolvedReliability } from './reliability.js';
+import { DEFAULT_STALL_TIMEOUT_MS, type ResolvedReliability } from './reliability.js';
 import { ReplayBuffer } from './replay-buffer.js';
 import { SampleCarry } from './sample-carry.js';
 import { SpeechActivity } from './speech-activity.js';
+import { StallWatch, type Stall } from './stall-watch.js';
+import { Supervisor, type SupervisorListener } from './supervisor.js';
 import type {
   RecognitionEvent,
   RecognitionStreamEvents,
@@ -70,18 +64,20 @@ export interface StreamInit {
   language: string;
   logger: Logger;
   reliability: ResolvedReliability;
-  /** A provider failed in a way that should take it out of rotation (fallback trigger). */
+  /** The stream stopped using a provider after a failure (takes it out of rotation). */
   onProviderFailed?: (provider: Provider, error: SttError) => void;
   onClosed?: (stream: RecognitionStream) => void;
 }
 
 const PACE_TICK_MS = 50;
+/** How long `end()` waits for a provider's last finals when neither the stream nor the provider says, ms. */
+const DEFAULT_END_TIMEOUT_MS = 5000;
 const MAX_FINALIZE_MARKS = 256;
 
 /**
  * A streaming recognition session. Create it with `recognizer.stream()`.
  *
- * Events (see {@link RecognitionStreamEvents}): `open`, `speechstart`, `partial`, `final`,
+ * Events (see {@link RecognitionStreamEvents}): `state`, `open`, `speechstart`, `partial`, `final`,
  * `speechend`, `metrics`, `reconnect`, `fallback`, `error`, `close`, `drain`. Emitting `error`
  * with no listener never throws. Also async-iterable: `for await (const ev of stream)` yields
  * every event but `drain` and `error`, and throws the `SttError` when the stream fails.
@@ -93,7 +89,8 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   private readonly sampleBytes: number;
   private readonly interimResults: boolean;
   private readonly includeRaw: boolean;
-  private readonly endTimeoutMs: number;
+  /** The stream's `endTimeoutMs` option; undefined: the provider's own, else {@link DEFAULT_END_TIMEOUT_MS}. */
+  private readonly endTimeoutMs: number | undefined;
   private readonly hwmMs: number;
   private readonly language: string;
   private readonly logger: Logger;
@@ -102,13 +99,10 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   private readonly replay: ReplayBuffer;
   private readonly carry: SampleCarry;
   private readonly activity: SpeechActivity;
-  private readonly providersUsed: string[] = [];
-  private readonly failedProviders = new Set<string>();
-  private readonly errors: SttError[] = [];
+  private readonly sup: Supervisor;
+  private readonly stall: StallWatch;
 
-  private link!: Link;
   private pacer: NodeJS.Timeout | undefined;
-  private stallTimer: NodeJS.Timeout | undefined;
   private finalizeMarks: number[] = [];
   private needDrain = false;
   /** Input byte position where end() was called. */
@@ -126,15 +120,10 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   private adopt: Utterance | undefined;
   /** Stream ms up to which finals have been delivered. */
   private committedMs = 0;
-  private reconnects = 0;
-  private fallbacks = 0;
-  private budgetUsed = 0;
-  private lastOpenAt = 0;
   private readonly finals: Transcript[] = [];
   private endPromise: Promise<StreamSummary> | undefined;
   private resolveEnd: ((s: StreamSummary) => void) | undefined;
   private summary: StreamSummary | undefined;
-  private readonly lifetime = new AbortController();
   private readonly onSignalAbort: () => void;
 
   /** @internal Use `recognizer.stream()`. */
@@ -156,24 +145,39 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     this.language = o.language ?? init.language;
     this.logger = init.logger;
     this.activity = new SpeechActivity(this.inputFormat);
-    const first = init.providers[0];
-    if (!first) throw new StateError('no provider is available for a new stream');
+    if (!init.providers[0]) throw new StateError('no provider is available for a new stream');
+    this.stall = new StallWatch((s) => this.onStall(s));
+    this.sup = new Supervisor(
+      {
+        providers: init.providers,
+        reliability: this.rel,
+        giveUpAfterMs: this.rel.giveUpAfterMs ?? checked.replayWindowMs,
+        input: this.inputFormat,
+        language: this.language,
+        interimResults: this.interimResults,
+        includeRaw: this.includeRaw,
+        logger: this.logger,
+        origin: () => this.replay.start,
+        ...(init.onProviderFailed ? { onProviderFailed: init.onProviderFailed } : {}),
+      },
+      this.listener,
+    );
     this.onSignalAbort = () => this.abort(o.signal?.reason);
     if (o.signal) {
       if (o.signal.aborted) queueMicrotask(() => this.abort(o.signal?.reason));
       else o.signal.addEventListener('abort', this.onSignalAbort, { once: true });
     }
-    void this.startLink(first, undefined);
+    this.sup.start();
   }
 
-  /** Lifecycle state. */
+  /** Lifecycle state; every change is also a `state` event. */
   get state(): StreamState {
     return this._state;
   }
 
   /** Id of the provider serving now. */
   get provider(): string {
-    return this.link.provider.id;
+    return this.sup.provider.id;
   }
 
   /** Audio written so far, ms. */
@@ -218,13 +222,15 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
       bytes = bytes.subarray(0, room);
     } else this.overflowing = false;
     if (bytes.byteLength > 0) {
-      const caughtUp = this.link.session !== undefined && this.pacer === undefined && this.link.sent === this.replay.end;
+      const link = this.sup.link;
+      const caughtUp = link !== undefined && this.pacer === undefined && link.sent === this.replay.end;
       this.replay.append(bytes);
-      this.clock.record(this.audioMs, performance.now());
+      const now = performance.now();
+      this.clock.record(this.audioMs, now);
       const speaking = this.activity.push(bytes);
       if (caughtUp) {
-        this.link.sendInput(bytes, this.onDrained);
-        if (speaking) this.watchStall();
+        link.sendInput(bytes, this.onDrained);
+        this.stall.sent(now, link.sent / this.inBytesPerMs, speaking);
       } else this.pump();
     }
     const ok = !over && this.queuedMs() < this.hwmMs;
@@ -248,8 +254,8 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
 
   /** Input bytes the stream can still take without overwriting audio that no connection has sent. */
   private roomBytes(): number {
-    const link = this.link;
-    const unsentFrom = link.retired ? this.replay.start : Math.max(link.sent, this.replay.start);
+    const link = this.sup.link; // undefined while (re)connecting: nothing after the replay start was sent
+    const unsentFrom = link === undefined || link.retired ? this.replay.start : Math.max(link.sent, this.replay.start);
     return Math.max(0, this.replay.windowBytes - (this.replay.end - unsentFrom));
   }
 
@@ -279,13 +285,15 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     const at = this.replay.end;
     this.finalizeMarks.push(at);
     if (this.finalizeMarks.length > MAX_FINALIZE_MARKS) this.finalizeMarks.shift();
-    if (this.link.session && this.link.sent === at) this.applyFinalize(this.link);
+    const link = this.sup.link;
+    if (link && link.sent === at) this.applyFinalize(link);
   }
 
   /**
    * Flush, signal end of audio, wait for the last finals (at most `endTimeoutMs` once the
-   * provider has all the audio), close. Resolves with the summary; never rejects: a failure is in
-   * `summary.error`.
+   * provider has all the audio; a provider that misses it is recovered from like a stall, see
+   * docs/fallback-and-reliability.md), close. Resolves with the summary; never rejects: a failure
+   * is in `summary.error`.
    */
   end(): Promise<StreamSummary> {
     if (this.endPromise) return this.endPromise;
@@ -294,18 +302,18 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
       this.resolveEnd?.(this.summary);
       return this.endPromise;
     }
-    this._state = 'ending';
     this.droppedBytes += this.carry.drop(); // a partial sample left at the end can never be completed
+    this.transition('ending');
     this.endAt = this.replay.end;
     this.pump();
     return this.endPromise;
   }
 
-  /** Stop now: close the connection, no more events but `close`. `summary.error` is an {@link AbortError}. */
+  /** Stop now: close the connection, no more events but `state` and `close`. `summary.error` is an {@link AbortError}. */
   abort(reason?: unknown): void {
-    if (this.summary) return;
+    if (this.closed) return;
     const message = reason instanceof Error ? reason.message : reason !== undefined ? String(reason) : 'stream aborted';
-    this.finish('closed', new AbortError(message, { provider: this.link.provider.id }));
+    this.finish('closed', new AbortError(message, { provider: this.sup.provider.id }));
   }
 
   /**
@@ -348,15 +356,15 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   toJSON(): Record<string, unknown> {
     return {
       state: this._state,
-      provider: this.link?.provider.id,
-      providers: this.providersUsed.slice(),
+      provider: this.sup.provider.id,
+      providers: this.sup.providersUsed.slice(),
       audio: { ...this.inputFormat },
       audioMs: Math.round(this.audioMs),
       droppedMs: this.droppedMs,
       replayBufferedMs: Math.round(this.replayBufferedMs),
       finals: this.finals.length,
-      reconnects: this.reconnects,
-      fallbacks: this.fallbacks,
+      reconnects: this.sup.reconnects,
+      fallbacks: this.sup.fallbacks,
     };
   }
 
@@ -365,159 +373,82 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     return iterateEvents(this, () => this.summary);
   }
 
-  // ─────────────────────────── connections ───────────────────────────
+  // ─────────────────────────── state ───────────────────────────
 
-  /**
-   * Serve the stream from `provider`: connect (with the reconnect budget for dropped/refused
-   * connections), then replay from the last final. Falls back to the next provider when the
-   * budget runs out or the failure says the provider is unusable.
-   */
-  private async startLink(provider: Provider, reason: SttError | undefined): Promise<void> {
-    if (this.summary) return;
-    const policy = this.rel.reconnect;
-    if (this.lastOpenAt > 0 && performance.now() - this.lastOpenAt >= (policy ? policy.resetAfterMs : 0)) {
-      this.budgetUsed = 0;
-    }
-    if (this.providersUsed.at(-1) !== provider.id) this.providersUsed.push(provider.id);
-    let lastError = reason;
-    let attempt = 0;
-    const retries = policy ? Math.max(0, policy.retries - this.budgetUsed) : 0;
-    if (reason && retries === 0) {
-      this.fallbackFrom(provider, reason);
-      return;
-    }
-    try {
-      await pRetry(
-        async () => {
-          if (lastError) {
-            attempt++;
-            this.budgetUsed++;
-            const delayMs = policy ? backoffDelay(attempt, policy) : 0;
-            this.reconnects++;
-            this.emit('reconnect', { provider: provider.id, attempt, delayMs, reason: lastError });
-            this.logger.info('stream: reconnecting', { provider: provider.id, attempt, delayMs, code: lastError.code });
-            await sleep(delayMs, this.lifetime.signal);
-          }
-          await this.connect(provider);
-        },
-        {
-          retries: reason ? retries - 1 : retries,
-          minTimeout: 0,
-          maxTimeout: 0,
-          signal: this.lifetime.signal,
-          shouldRetry: ({ error }) => !this.summary && isSttError(error) && reconnectable(error),
-          onFailedAttempt: ({ error }) => {
-            lastError = toSttError(error, provider.id);
-          },
-        },
-      );
-    } catch (err) {
-      if (this.summary) return;
-      this.fallbackFrom(provider, toSttError(err, provider.id));
-    }
+  private get closed(): boolean {
+    return this._state === 'closed' || this._state === 'failed';
   }
 
-  /** One connect attempt, bounded by `attemptTimeoutMs`. Resolves once the link is open. */
-  private async connect(provider: Provider): Promise<void> {
-    const link = new Link(provider, this.replay.start, this.inputFormat);
-    this.link = link;
-    if (this._state === 'open') this._state = 'connecting';
-    const timeoutMs = this.rel.attemptTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    let session: ProviderSession;
-    try {
-      session = await new Promise<ProviderSession>((resolve, reject) => {
-        let timedOut = false;
-        if (timeoutMs > 0) {
-          timer = setTimeout(() => {
-            timedOut = true;
-            link.controller.abort();
-            reject(new TimeoutError(`connecting to ${provider.id} took longer than ${timeoutMs} ms`, { provider: provider.id }));
-          }, timeoutMs);
-        }
-        provider
-          .connect({
-            format: link.wire,
-            language: this.language,
-            interimResults: this.interimResults,
-            includeRaw: this.includeRaw,
-            signal: link.controller.signal,
-            logger: this.logger,
-            onResult: (r) => this.onResult(link, r),
-            onError: (e) => this.onLinkError(link, e),
-          })
-          .then(
-            (opened) => (timedOut ? opened.abort() : resolve(opened)),
-            (err: unknown) => reject(toSttError(err, provider.id)),
-          );
-      });
-    } finally {
-      clearTimeout(timer);
-    }
-    if (this.summary || link !== this.link || link.controller.signal.aborted) {
-      session.abort();
-      if (this.summary) throw new AbortError('stream closed', { provider: provider.id });
-      return;
-    }
-    link.session = session;
-    link.costs = session.costs;
-    const burst = Math.round(this.rel.replayBurstMs * this.inBytesPerMs);
-    link.burstLeft = burst - (burst % this.sampleBytes);
-    this.lastOpenAt = performance.now();
-    if (this._state === 'connecting') this._state = 'open';
-    this.emit('open', { provider: provider.id });
-    this.pump();
+  /** The one place the state changes; emits `state`. Closed and failed are final. */
+  private transition(to: StreamState, reason?: SttError): void {
+    const from = this._state;
+    if (from === to || this.closed) return;
+    this._state = to;
+    this.emit('state', reason ? { from, to, reason } : { from, to });
   }
 
-  /** The current link failed: reconnect, fall back, or fail. */
-  private onLinkError(link: Link, error: SttError): void {
-    if (this.summary || link.retired || link !== this.link || !link.session) return; // connect failures go through startLink
-    this.logger.warn('stream: provider connection failed', { provider: link.provider.id, code: error.code, message: error.message });
-    this.retire(link);
-    if (this.rel.reconnect && reconnectable(error)) void this.startLink(link.provider, error);
-    else this.fallbackFrom(link.provider, error);
-  }
+  // ─────────────────────────── connections (the supervisor's reports) ───────────────────────────
 
-  /** Abandon a link: close it, stop its timers, remember the utterance it left open. */
-  private retire(link: Link): void {
-    link.abort();
-    this.stopPacer();
-    this.clearStall();
-    if (this.openUtterance && !this.openUtterance.finalized) this.adopt = this.openUtterance;
-  }
+  private readonly listener: SupervisorListener = {
+    opened: (link) => {
+      const burst = Math.round(this.rel.replayBurstMs * this.inBytesPerMs);
+      link.burstLeft = burst - (burst % this.sampleBytes);
+      const caps = link.provider.capabilities;
+      const watch = caps.streaming && caps.interimResults;
+      const timeoutMs = this.rel.stallTimeoutMs ?? caps.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+      // A provider with a stall allowance of its own answers in wall time whatever the pace (a model pass).
+      this.stall.reset(watch ? timeoutMs : 0, caps.stallTimeoutMs === undefined ? this.rel.replaySpeed : 1);
+      if (this._state === 'connecting') this.transition('open');
+      this.emit('open', { provider: link.provider.id });
+      this.pump();
+    },
+    result: (link, r) => this.onResult(link, r),
+    lost: (_link, reason) => {
+      this.stopPacer();
+      this.stall.stop();
+      if (this.openUtterance && !this.openUtterance.finalized) this.adopt = this.openUtterance;
+      if (this._state === 'open') this.transition('connecting', reason);
+    },
+    reconnecting: (event) => this.emit('reconnect', event),
+    fallingBack: (from, to, reason) => {
+      const replayedMs = Math.round(this.replay.size / this.inBytesPerMs);
+      this.emit('fallback', { from, to, reason, replayedMs });
+    },
+    owesResult: () => this.stall.owed,
+    failed: (error) => this.fail(error),
+  };
 
-  private fallbackFrom(provider: Provider, error: SttError): void {
-    if (this.summary) return;
-    this.errors.push(error);
-    this.failedProviders.add(provider.id);
-    this.init.onProviderFailed?.(provider, error);
-    const next = this.rel.fallback ? this.init.providers.find((p) => !this.failedProviders.has(p.id)) : undefined;
-    if (!next) {
-      const all = this.init.providers.length > 1 && this.rel.fallback;
-      this.fail(all ? new AllProvidersFailedError(this.errors) : error);
-      return;
-    }
-    this.fallbacks++;
-    const replayedMs = Math.round(this.replay.size / this.inBytesPerMs);
-    this.logger.warn('stream: falling back', { from: provider.id, to: next.id, code: error.code, replayedMs });
-    this.emit('fallback', { from: provider.id, to: next.id, reason: error, replayedMs });
-    this.budgetUsed = 0;
-    void this.startLink(next, undefined);
+  /** Speech went out and nothing came back for the allowance: a stall, recovered like a failure. */
+  private onStall(s: Stall): void {
+    const link = this.sup.link;
+    if (!link) return;
+    const id = link.provider.id;
+    this.sup.fail(
+      link,
+      new TimeoutError(
+        `${id} sent no result while speech was being sent (stalled): ${s.wallMs} ms of wall time, ${s.audioMs} ms of audio (stallTimeoutMs ${s.timeoutMs})`,
+        { provider: id },
+      ),
+    );
   }
 
   // ─────────────────────────── sending ───────────────────────────
 
   /** Send what the current link has not sent yet: a burst, then paced; then finalize/end markers. */
   private pump(): void {
-    const link = this.link;
-    if (this.summary || !link.session || link.ending) return;
+    const link = this.sup.link;
+    if (this.closed || !link || link.ending) return;
     this.stopPacer();
     const backlog = this.replay.end - link.sent;
     if (backlog > 0) {
       const now = Math.min(backlog, Math.max(link.burstLeft, 0));
       if (now > 0) {
         link.burstLeft -= now;
+        const fromMs = link.sent / this.inBytesPerMs;
         this.sendRange(link, link.sent + now);
+        const toMs = link.sent / this.inBytesPerMs;
+        this.stall.sent(performance.now(), toMs, this.activity.speechBetween(fromMs, toMs));
+        if (link !== this.sup.link) return; // the stall watch retired it
       }
       if (this.replay.end > link.sent) {
         this.pacer = setTimeout(() => {
@@ -530,25 +461,30 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
       }
     }
     this.maybeDrain();
-    if (this.endAt !== undefined && link.sent >= this.endAt) {
-      link.ending = true;
-      this.clearStall();
-      link.flushAll(this.onDrained);
-      void link.session.end(this.endTimeoutMs).then((outcome) => {
-        if (this.summary || link.retired) return;
-        if (outcome === 'timeout' && this.unfinishedSpeech()) {
-          // The provider went quiet with speech still not final: treat it as a stall, recover elsewhere.
-          this.onLinkError(
-            link,
-            new TimeoutError(`${link.provider.id} did not deliver the last finals within ${this.endTimeoutMs} ms of the end of audio`, {
-              provider: link.provider.id,
-            }),
-          );
-          return;
-        }
-        this.finish('closed');
-      });
-    }
+    if (this.endAt !== undefined && link.sent >= this.endAt) this.endLink(link);
+  }
+
+  /** Everything is sent: end of audio, then wait (bounded) for the last finals and the close. */
+  private endLink(link: Link): void {
+    link.ending = true;
+    this.stall.stop();
+    link.flushAll(this.onDrained);
+    const timeoutMs = this.endTimeoutMs ?? link.provider.capabilities.endTimeoutMs ?? DEFAULT_END_TIMEOUT_MS;
+    void link.session!.end(timeoutMs).then((outcome) => {
+      if (this.closed || link.retired) return;
+      if (outcome === 'timeout' && this.unfinishedSpeech()) {
+        // The provider went quiet with speech still not final: a stall. Recover and end again.
+        const id = link.provider.id;
+        this.sup.fail(
+          link,
+          new TimeoutError(`${id} did not deliver the last finals within ${timeoutMs} ms of the end of audio (stalled)`, {
+            provider: id,
+          }),
+        );
+        return;
+      }
+      this.finish('closed');
+    });
   }
 
   /** Send replay audio from `link.sent` up to `to`, applying finalize marks on the way. */
@@ -587,8 +523,10 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   private readonly onDrained = (): void => this.maybeDrain();
 
   private queuedMs(): number {
-    const unsent = (this.replay.end - Math.max(this.link.sent, this.replay.start)) / this.inBytesPerMs;
-    return unsent + this.link.pendingWireBytes / this.link.wireBytesPerMs;
+    const link = this.sup.link;
+    if (!link) return this.replay.size / this.inBytesPerMs;
+    const unsent = (this.replay.end - Math.max(link.sent, this.replay.start)) / this.inBytesPerMs;
+    return unsent + link.pendingWireBytes / link.wireBytesPerMs;
   }
 
   private maybeDrain(): void {
@@ -600,7 +538,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
 
   private waitDrain(): Promise<void> {
     return new Promise((resolve) => {
-      if (this.summary || !this.needDrain) {
+      if (this.closed || !this.needDrain) {
         resolve();
         return;
       }
@@ -614,46 +552,24 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     });
   }
 
-  // ─────────────────────────── stall detection ───────────────────────────
-
-  /** Speech is going out on a streaming provider: expect a result within `stallTimeoutMs`. */
-  private watchStall(): void {
-    const caps = this.link.provider.capabilities;
-    if (this.rel.stallTimeoutMs <= 0 || this.stallTimer || !caps.streaming || !caps.interimResults || this.link.ending) return;
-    const link = this.link;
-    const ms = this.rel.stallTimeoutMs;
-    this.stallTimer = setTimeout(() => {
-      this.stallTimer = undefined;
-      this.onLinkError(
-        link,
-        new TimeoutError(`${link.provider.id} sent no result for ${ms} ms while speech was being sent (stalled)`, {
-          provider: link.provider.id,
-        }),
-      );
-    }, ms);
-  }
-
   /** Speech was heard after the last final (an utterance is open, or the energy endpointer heard more). */
   private unfinishedSpeech(): boolean {
     if (this.openUtterance && !this.openUtterance.finalized) return true;
     return this.activity.lastSpeechMs > this.committedMs + 300;
   }
 
-  private clearStall(): void {
-    if (this.stallTimer) clearTimeout(this.stallTimer);
-    this.stallTimer = undefined;
-  }
-
   // ─────────────────────────── results ───────────────────────────
 
   private onResult(link: Link, r: ProviderResult): void {
-    if (this.summary || link.retired || link !== this.link) return; // late results of an abandoned connection
-    this.clearStall();
+    if (this.closed) return;
+    this.stall.result();
     const offsetMs = link.offset / this.inBytesPerMs;
     const startMs = Math.round(r.startMs + offsetMs);
     const endMs = Math.round(r.endMs + offsetMs);
     let utt = link.segments.get(r.segment);
-    if (utt?.finalized) return;
+    const fresh = r.type === 'final' && !utt?.finalized && r.text !== '' && endMs > this.committedMs;
+    this.sup.progress(link, fresh);
+    if (this.closed || utt?.finalized) return;
     if (!utt) {
       if (r.text === '' || endMs <= this.committedMs) return; // nothing new: empty, or audio already final
       if (this.adopt) {
@@ -715,21 +631,19 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   // ─────────────────────────── closing ───────────────────────────
 
   private fail(error: SttError): void {
-    if (this.summary) return;
-    this.logger.warn('stream failed', { provider: error.provider ?? this.link.provider.id, code: error.code, message: error.message });
-    this._state = 'failed';
-    this.emit('error', error);
+    if (this.closed) return;
+    this.logger.warn('stream failed', { provider: error.provider ?? this.sup.provider.id, code: error.code, message: error.message });
     this.finish('failed', error);
   }
 
   private finish(state: 'closed' | 'failed', error?: SttError): void {
-    if (this.summary) return;
-    this._state = state;
+    if (this.closed) return;
     this.droppedBytes += this.carry.drop();
-    this.lifetime.abort();
-    this.link.abort();
+    this.transition(state, error);
+    if (state === 'failed') this.emit('error', error!);
+    this.sup.close();
     this.stopPacer();
-    this.clearStall();
+    this.stall.stop();
     this.replay.clear();
     this.init.options.signal?.removeEventListener('abort', this.onSignalAbort);
     const summary: StreamSummary = {
@@ -740,9 +654,9 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
         .join(' '),
       audioMs: Math.round(this.audioMs),
       droppedMs: this.droppedMs,
-      providers: this.providersUsed.slice(),
-      reconnects: this.reconnects,
-      fallbacks: this.fallbacks,
+      providers: this.sup.providersUsed.slice(),
+      reconnects: this.sup.reconnects,
+      fallbacks: this.sup.fallbacks,
     };
     if (error) summary.error = error;
     this.summary = summary;
@@ -758,21 +672,6 @@ function pruneFinalized(segments: Map<number, Utterance>): void {
     if (segments.size <= 64) break;
     if (u.finalized) segments.delete(k);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(new AbortError('stream closed'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function toAsyncIterable<T>(source: AsyncIterable<T> | ReadableStream<T> | Iterable<T>): AsyncIterable<T> | Iterable<T> {

@@ -83,11 +83,14 @@ export interface StreamSummary {
   error?: SttError;
 }
 
-/** `reconnect` payload: the same provider, a new connection. */
+/** `reconnect` payload: a new connection to the same provider starts now. */
 export interface ReconnectEvent {
   provider: string;
+  /** 1, 2, 3… counting the attempts of this outage (see docs/fallback-and-reliability.md). */
   attempt: number;
+  /** Time waited since the failure before this attempt (backoff, never less than the server's `Retry-After`), ms. */
   delayMs: number;
+  /** The failure that caused it. */
   reason: SttError;
 }
 
@@ -118,8 +121,19 @@ export interface StreamWarning {
   droppedMs?: number;
 }
 
+/**
+ * `state` payload: the stream's lifecycle state changed. `reason` says why when a failure caused
+ * it (`open → connecting` when the connection was lost, `→ failed`, `→ closed` on abort).
+ */
+export interface StateEvent {
+  from: StreamState;
+  to: StreamState;
+  reason?: SttError;
+}
+
 /** Typed event map of a {@link RecognitionStream} (listener signatures). */
 export interface RecognitionStreamEvents {
+  state: (event: StateEvent) => void;
   open: (event: { provider: string }) => void;
   speechstart: (event: { utteranceId: number; startMs: number }) => void;
   partial: (transcript: Transcript) => void;
@@ -136,6 +150,7 @@ export interface RecognitionStreamEvents {
 
 /** One item of the stream's async iteration. An `error` is thrown by the iterator rather than yielded. */
 export type RecognitionEvent =
+  | ({ type: 'state' } & StateEvent)
   | ({ type: 'open' } & { provider: string })
   | { type: 'speechstart'; utteranceId: number; startMs: number }
   | Transcript
@@ -146,7 +161,12 @@ export type RecognitionEvent =
   | ({ type: 'warning' } & StreamWarning)
   | { type: 'close'; summary: StreamSummary };
 
-/** Lifecycle state of a stream. */
+/**
+ * Lifecycle state of a stream: `connecting` (no connection serves it yet, or it is being
+ * re-established), `open`, `ending` (after `end()`, until the last finals; recovery goes on
+ * underneath), then `closed` (ended or aborted) or `failed` (gave up, see `error`). Each change is a
+ * `state` event.
+ */
 export type StreamState = 'connecting' | 'open' | 'ending' | 'closed' | 'failed';
 
 /** Options of `recognizer.stream()`. */
@@ -173,6 +193,10 @@ export interface StreamOptions {
    * 2 s of the input format (32000 bytes for 8 kHz LINEAR16).
    */
   highWaterMark?: number;
-  /** How long `end()` waits for the provider's last finals and close, ms (1 to 600000). Default 5000. */
+  /**
+   * How long `end()` waits for the provider's last finals and close, ms (1 to 600000); past it, a
+   * provider with speech not yet final is recovered from like a stall. Default: the provider's
+   * `capabilities.endTimeoutMs` (Whisper servers: seconds per model pass), else 5000.
+   */
   endTimeoutMs?: number;
 }

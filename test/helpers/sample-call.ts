@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readWav } from '../../src/audio/wav.js';
+import type { ExpectStatic } from 'vitest';
 import type { RecognitionStream } from '../../src/stream/recognition-stream.js';
+import type { StreamSummary } from '../../src/stream/types.js';
 
 const dir = fileURLToPath(new URL('../../examples/audio/', import.meta.url));
 
@@ -51,4 +53,34 @@ export async function playCall(stream: RecognitionStream, speed: number, data = 
     const wait = started + (i * 20) / speed - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
   }
+}
+
+/** What a test recorded of one call. */
+export interface RecordedCall {
+  summary: StreamSummary;
+  /** Codes of the `error` events. */
+  errors: string[];
+  /** `utteranceId` of each `final` and `partial` event, in order. */
+  finalIds: number[];
+  partialIds: number[];
+}
+
+/** Finals are within this much of the ground truth's utterance times, ms. */
+export const TOLERANCE_MS = 300;
+
+/**
+ * The promise of no lost words: every ground-truth final exactly once, in order, continuous ids,
+ * times within {@link TOLERANCE_MS}, no error; partials never go back to an older utterance.
+ * Takes the test's `expect` (concurrent tests must use their own).
+ */
+export function expectGroundTruth(expect: ExpectStatic, run: RecordedCall): void {
+  expect(run.errors).toEqual([]);
+  expect(run.summary.error).toBeUndefined();
+  expect(run.summary.transcripts.map((t) => t.text)).toEqual(script);
+  expect(run.finalIds).toEqual(script.map((_, i) => i));
+  run.summary.transcripts.forEach((t, i) => {
+    expect(Math.abs(t.startMs - truth.utterances[i]!.startMs)).toBeLessThanOrEqual(TOLERANCE_MS);
+    expect(Math.abs(t.endMs - truth.utterances[i]!.endMs)).toBeLessThanOrEqual(TOLERANCE_MS);
+  });
+  for (let i = 1; i < run.partialIds.length; i++) expect(run.partialIds[i]!).toBeGreaterThanOrEqual(run.partialIds[i - 1]!);
 }

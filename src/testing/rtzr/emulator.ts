@@ -33,9 +33,11 @@ interface Accepted {
   config: RtzrStreamConfig;
 }
 
-/** An upgrade rejection with RTZR's `{code,msg}` JSON body. */
-function reject(status: number, msg?: string): UpgradeDecision {
-  return { kind: 'reject', status, body: JSON.stringify(errorBody(status, msg)), headers: { 'Content-Type': 'application/json' } };
+/** An upgrade rejection with RTZR's `{code,msg}` JSON body (and a `Retry-After` when given, seconds). */
+function reject(status: number, msg?: string, retryAfterSec?: number): UpgradeDecision {
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  if (retryAfterSec !== undefined) headers['Retry-After'] = String(retryAfterSec);
+  return { kind: 'reject', status, body: JSON.stringify(errorBody(status, msg)), headers };
 }
 const DEFAULT_CREDENTIALS: RtzrCredentials = { clientId: 'emulator-client-id', clientSecret: 'emulator-client-secret' };
 
@@ -93,6 +95,7 @@ class RtzrEmulatorServer implements RtzrEmulator {
     });
     this.host = new WsHost({
       host: hostname,
+      ...(options.port !== undefined ? { port: options.port } : {}),
       onRequest: (req, res) => this.onRequest(req, res),
       decide: (req) => this.decide(req),
       connectDelayMs: () => this.latency.connectMs,
@@ -173,7 +176,7 @@ class RtzrEmulatorServer implements RtzrEmulator {
     if (url.pathname !== STREAMING_PATH) return reject(404);
     const fault = this.faults.takeUpgradeFault();
     if (fault?.kind === 'refuse') return { kind: 'refuse' };
-    if (fault?.kind === 'reject') return this.rejectWith(fault.status);
+    if (fault?.kind === 'reject') return this.rejectWith(fault.status, fault.retryAfterSec);
     const token = bearerToken(req.headers.authorization);
     if (token === undefined) return reject(401, 'missing Authorization: Bearer token');
     if (!this.tokens.isValid(token)) return reject(401, 'invalid or expired token');
@@ -184,9 +187,9 @@ class RtzrEmulatorServer implements RtzrEmulator {
     return { kind: 'accept', context: accepted };
   }
 
-  private rejectWith(status: number): UpgradeDecision {
+  private rejectWith(status: number, retryAfterSec?: number): UpgradeDecision {
     if (status === 429) this.counters.rateLimitedConnections++;
-    return reject(status);
+    return reject(status, undefined, retryAfterSec);
   }
 
   private onConnection(ws: WebSocket, req: IncomingMessage, { query, config }: Accepted): void {
@@ -239,6 +242,9 @@ export async function startRtzrEmulator(options: RtzrEmulatorOptions = {}): Prom
   }
   if (options.wordTimes !== undefined && options.wordTimes !== 'utterance' && options.wordTimes !== 'connection') {
     throw new ConfigurationError(`RTZR emulator: wordTimes must be 'utterance' or 'connection', got ${String(options.wordTimes)}`);
+  }
+  if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 0 && options.port < 65536)) {
+    throw new ConfigurationError(`RTZR emulator: port must be an integer in 0..65535, got ${String(options.port)}`);
   }
   if (credentials && (!credentials.clientId || !credentials.clientSecret)) {
     throw new ConfigurationError('RTZR emulator: credentials need a clientId and a clientSecret');

@@ -5,7 +5,8 @@
  * @internal
  */
 import { ConfigurationError } from '../../errors/index.js';
-import type { RtzrAuthFailureStatus, RtzrFaults, RtzrRejectStatus } from './types.js';
+import { AudioMarkRules } from '../shared/counted-faults.js';
+import type { RtzrAuthFailureStatus, RtzrFaults, RtzrRejectOptions, RtzrRejectStatus } from './types.js';
 
 /** Hooks for the faults that act immediately. */
 export interface FaultHooks {
@@ -16,7 +17,7 @@ export interface FaultHooks {
 /** What to do with an authenticate request. */
 export type AuthFault = { kind: 'hang' } | { kind: 'fail'; status: RtzrAuthFailureStatus };
 /** What to do with an upgrade request. */
-export type UpgradeFault = { kind: 'refuse' } | { kind: 'reject'; status: RtzrRejectStatus };
+export type UpgradeFault = { kind: 'refuse' } | { kind: 'reject'; status: RtzrRejectStatus; retryAfterSec?: number };
 /** What to send instead of a result. */
 export type ResultFault = 'malformed' | 'error';
 
@@ -43,8 +44,10 @@ export class FaultState implements RtzrFaults {
   private hangs = 0;
   private readonly authFailures: Array<Counted<RtzrAuthFailureStatus>> = [];
   private refusals = 0;
-  private readonly rejections: Array<Counted<RtzrRejectStatus>> = [];
+  private readonly rejections: Array<Counted<{ status: RtzrRejectStatus; retryAfterSec?: number }>> = [];
   private readonly drops: Array<Counted<number>> = [];
+  private readonly silences = new AudioMarkRules();
+  private silencesAfterEos = 0;
   private readonly resultFaults: Array<Counted<ResultFault>> = [];
   private stalled = false;
   private holdAfterEos = false;
@@ -64,9 +67,13 @@ export class FaultState implements RtzrFaults {
     this.hooks.expireTokens();
   }
 
-  rejectConnections(status: RtzrRejectStatus, times = 1): void {
+  rejectConnections(status: RtzrRejectStatus, times = 1, options: RtzrRejectOptions = {}): void {
     if (![401, 429, 500, 503].includes(status)) throw new ConfigurationError(`rejectConnections: unsupported status ${String(status)}`);
-    this.rejections.push({ value: status, remaining: checkTimes(times) });
+    const { retryAfterSec } = options;
+    if (retryAfterSec !== undefined && !(Number.isInteger(retryAfterSec) && retryAfterSec >= 0)) {
+      throw new ConfigurationError(`rejectConnections: retryAfterSec must be an integer >= 0, got ${String(retryAfterSec)}`);
+    }
+    this.rejections.push({ value: retryAfterSec === undefined ? { status } : { status, retryAfterSec }, remaining: checkTimes(times) });
   }
 
   refuseConnections(times = 1): void {
@@ -84,6 +91,14 @@ export class FaultState implements RtzrFaults {
 
   stall(on = true): void {
     this.stalled = on;
+  }
+
+  stallAfterAudioMs(ms: number, times = 1): void {
+    this.silences.add(ms, times);
+  }
+
+  stallAfterEos(times = 1): void {
+    this.silencesAfterEos += checkTimes(times);
   }
 
   sendMalformed(times = 1): void {
@@ -104,6 +119,8 @@ export class FaultState implements RtzrFaults {
     this.refusals = 0;
     this.rejections.length = 0;
     this.drops.length = 0;
+    this.silences.clear();
+    this.silencesAfterEos = 0;
     this.resultFaults.length = 0;
     this.stalled = false;
     this.holdAfterEos = false;
@@ -125,8 +142,8 @@ export class FaultState implements RtzrFaults {
       this.refusals--;
       return { kind: 'refuse' };
     }
-    const status = takeFirst(this.rejections);
-    return status === undefined ? undefined : { kind: 'reject', status };
+    const rejection = takeFirst(this.rejections);
+    return rejection === undefined ? undefined : { kind: 'reject', ...rejection };
   }
 
   /** @internal Whether a connection that has received `audioMs` of audio must be dropped now (consumes one use). */
@@ -144,6 +161,23 @@ export class FaultState implements RtzrFaults {
   /** @internal Whether any drop rule is pending (cheap check for the audio hot path). */
   get hasDrops(): boolean {
     return this.drops.length > 0;
+  }
+
+  /** @internal Whether a connection that has received `audioMs` of audio must go silent now (consumes one use). */
+  takeSilence(audioMs: number): boolean {
+    return this.silences.take(audioMs);
+  }
+
+  /** @internal Whether any silence rule is pending (cheap check for the audio hot path). */
+  get hasSilences(): boolean {
+    return this.silences.pending;
+  }
+
+  /** @internal Whether the connection that just received `EOS` must go silent (consumes one use). */
+  takeSilenceAfterEos(): boolean {
+    if (this.silencesAfterEos <= 0) return false;
+    this.silencesAfterEos--;
+    return true;
   }
 
   /** @internal Consume the fault for the next result, if any. */

@@ -12,6 +12,7 @@ export type {
   RtzrEmulatorOptions,
   RtzrFaults,
   RtzrLatency,
+  RtzrRejectOptions,
   RtzrRejectStatus,
   RtzrScriptInfo,
 } from './types.js';

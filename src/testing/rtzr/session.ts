@@ -79,6 +79,8 @@ export class RtzrSession {
   private readonly finals: PendingFinal[] = [];
   private timer: NodeJS.Timeout | undefined;
   private eosReceived = false;
+  /** Stuck (a silence fault): accepts audio, answers pings, sends nothing, never closes. */
+  private silent = false;
   /** Set on close or terminate: frames still buffered in `ws` are then ignored. */
   private closed = false;
 
@@ -99,11 +101,14 @@ export class RtzrSession {
     ws.on('error', () => {
       /* the close event follows */
     });
+    ws.on('pong', (data) => this.onPong(data));
     ws.on('close', (code) => this.onClose(code));
   }
 
   /** Drop the connection without a close frame (network-drop emulation). */
   terminate(): void {
+    // Finals already written still reach the client (TCP delivers them before the reset).
+    this.commitUpTo(Number.POSITIVE_INFINITY);
     this.dispose();
     this.ws.terminate();
     this.onClose(1006);
@@ -134,6 +139,7 @@ export class RtzrSession {
     if (this.eosReceived) return;
     this.handleEvents(this.endpointer.push(this.decoder.decode(bytes)));
     log.audioMs = this.endpointer.positionMs;
+    if (faults.hasSilences && !this.silent && faults.takeSilence(log.audioMs)) this.silent = true;
     if (faults.hasDrops && faults.takeDrop(log.audioMs)) this.terminate();
   }
 
@@ -141,6 +147,7 @@ export class RtzrSession {
     if (this.closed || this.eosReceived) return;
     if (text === 'EOS') {
       this.eosReceived = true;
+      if (this.ctx.faults.takeSilenceAfterEos()) this.silent = true;
       this.handleEvents(this.endpointer.flush());
       this.pump();
       return;
@@ -236,21 +243,19 @@ export class RtzrSession {
         this.sendResult(f.message);
         continue;
       }
-      // The line stays reserved for this connection until the final is really written out: a
-      // socket dropped right after send() discards it, and the replay must get the same line.
-      const cursor = this.ctx.script as ScriptCursor;
-      const sent = this.sendResult(f.message, (written) => {
-        this.cursorAhead--;
-        if (written) cursor.commit();
-      });
-      if (!sent) this.cursorAhead--;
+      // The line stays reserved for this connection until the client is known to have the final: a
+      // ping sent after it came back, or the server dropped the socket after writing it (TCP still
+      // delivers it). A client that hangs up right after send() never got it, and the replay (or
+      // the fallback provider) must get the same line.
+      if (this.sendResult(f.message)) this.awaitAck();
+      else this.cursorAhead--;
     }
     const head = this.finals[0];
     if (head) {
       this.timer = setTimeout(() => this.pump(), Math.max(1, Math.ceil(head.dueAt - now)));
       return;
     }
-    if (this.eosReceived && !this.ctx.faults.isHoldingAfterEos && !this.ctx.faults.isStalled) {
+    if (this.eosReceived && !this.ctx.faults.isHoldingAfterEos && !this.ctx.faults.isStalled && !this.silent) {
       this.ws.close(1000);
     }
   }
@@ -266,20 +271,42 @@ export class RtzrSession {
     return scriptedText(script, seq);
   }
 
-  /** Utterances of this connection holding a cursor line whose final is not sent yet. */
+  /** Utterances of this connection holding a cursor line that is not committed yet. */
   private cursorAhead = 0;
+  /** Finals written whose delivery is not acknowledged yet (ping ids, oldest first). */
+  private readonly unacked: number[] = [];
+  private pings = 0;
 
-  /**
-   * Send one result (or the fault that replaces it); true when the result itself was handed to
-   * the socket. `onWritten` (only then) learns whether it was actually written out.
-   */
-  private sendResult(message: RtzrResultMessage, onWritten?: (written: boolean) => void): boolean {
+  /** A cursor final was handed to the socket: ping, and commit its line when the pong comes back. */
+  private awaitAck(): void {
+    const id = ++this.pings;
+    this.unacked.push(id);
+    this.ws.ping(String(id));
+  }
+
+  /** A pong: every final written before that ping has reached the client. */
+  private onPong(data: Buffer): void {
+    const id = Number(data.toString('utf8'));
+    if (Number.isInteger(id)) this.commitUpTo(id); // else a pong of the client's own making
+  }
+
+  /** Commit the lines of the finals written before ping `id`. */
+  private commitUpTo(id: number): void {
+    if (this.closed) return;
+    while (this.unacked.length > 0 && this.unacked[0]! <= id) {
+      this.unacked.shift();
+      this.cursorAhead--;
+      (this.ctx.script as ScriptCursor).commit();
+    }
+  }
+
+  /** Send one result (or the fault that replaces it); true when the result itself was handed to the socket. */
+  private sendResult(message: RtzrResultMessage): boolean {
     const { faults, counters } = this.ctx;
-    if (faults.isStalled || this.ws.readyState !== WebSocket.OPEN) return false;
+    if (faults.isStalled || this.silent || this.ws.readyState !== WebSocket.OPEN) return false;
     const fault = faults.takeResultFault();
     const frame = fault === 'malformed' ? MALFORMED_FRAME : fault === 'error' ? ERROR_FRAME : JSON.stringify(message);
-    if (onWritten && fault === undefined) this.ws.send(frame, (err) => onWritten(!err));
-    else this.ws.send(frame);
+    this.ws.send(frame);
     counters.messagesSent++;
     if (message.final && fault === undefined) counters.finalsSent++;
     return fault === undefined;

@@ -61,6 +61,8 @@ export interface RtzrEmulatorOptions {
   wordTimes?: 'utterance' | 'connection';
   /** Interface to bind. Default `127.0.0.1`. */
   host?: string;
+  /** Port to bind (e.g. to restart an emulator where its clients expect it). Default 0: a free port. */
+  port?: number;
 }
 
 /** Live counters of an emulator. */
@@ -112,6 +114,12 @@ export type RtzrAuthFailureStatus = 400 | 401 | 500;
 /** HTTP statuses {@link RtzrFaults.rejectConnections} can inject. */
 export type RtzrRejectStatus = 401 | 429 | 500 | 503;
 
+/** Extras of an injected upgrade rejection. */
+export interface RtzrRejectOptions {
+  /** Send a `Retry-After: <seconds>` header with the rejection. */
+  retryAfterSec?: number;
+}
+
 /**
  * Fault injection, usable at any time while the emulator runs. Counted faults
  * (`times`) are consumed by the next matching events, on any connection.
@@ -128,9 +136,10 @@ export interface RtzrFaults {
   expireTokens(): void;
   /**
    * The next `times` upgrade requests are rejected with `status` and an RTZR-style
-   * `{code,msg}` body (401 `H0002`, 429 `A0002`, 500 `E500`, 503 `E503`).
+   * `{code,msg}` body (401 `H0002`, 429 `A0002`, 500 `E500`, 503 `E503`), with a `Retry-After`
+   * header when `options.retryAfterSec` is given.
    */
-  rejectConnections(status: RtzrRejectStatus, times?: number): void;
+  rejectConnections(status: RtzrRejectStatus, times?: number, options?: RtzrRejectOptions): void;
   /** The next `times` upgrade requests get their TCP socket destroyed without any response. */
   refuseConnections(times?: number): void;
   /**
@@ -145,7 +154,15 @@ export interface RtzrFaults {
    * discarded. Audio is still accepted, and `EOS` does not close the socket.
    */
   stall(on?: boolean): void;
-  /** The next `times` results are sent as an invalid JSON text frame instead. */
+  /**
+   * The next `times` connections to reach `ms` milliseconds of received audio go silent from then
+   * on: audio is still accepted and WebSocket pings answered, but no result is sent and `EOS` does
+   * not close the socket (a server stuck mid-call, as seen from the client).
+   */
+  stallAfterAudioMs(ms: number, times?: number): void;
+  /** The next `times` connections to receive `EOS` send nothing more (no remaining finals) and never close. */
+  stallAfterEos(times?: number): void;
+  /** The next `times` results are sent as a truncated (invalid) JSON text frame instead. */
   sendMalformed(times?: number): void;
   /** The next `times` results are replaced by `{"type":"error","message":"emulated server error"}`. */
   sendErrorFrame(times?: number): void;

@@ -21,6 +21,8 @@ export type UpgradeDecision =
 /** @internal */
 export interface WsHostOptions {
   host: string;
+  /** Port to bind. Default 0: a free port. */
+  port?: number;
   /** Largest message accepted, bytes (close 1009 beyond). Default: `ws`'s (100 MiB). */
   maxPayload?: number;
   /** Plain HTTP requests on the same port (REST endpoints of the emulated service). Default: 426. */
@@ -75,7 +77,7 @@ export class WsHost {
   async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(0, this.o.host, () => {
+      this.server.listen(this.o.port ?? 0, this.o.host, () => {
         this.server.off('error', reject);
         resolve();
       });
