@@ -224,9 +224,9 @@ describe('streaming-stt: exit status and typed errors', () => {
     expect(r.stderr).toMatch(/error USAGE: provider "google" is not configured: set GOOGLE_API_KEY or GOOGLE_APPLICATION_CREDENTIALS/);
   });
 
-  it('an unreachable provider: exit 1 with its typed code, no stack trace', async () => {
+  it('an unreachable provider: retried until --give-up-after, then exit 1 with its typed code, no stack trace', async () => {
     const port = await closedPort();
-    const rtzr = await cli(['transcribe', WAV16, '--json'], {
+    const rtzr = await cli(['transcribe', WAV16, '--json', '--give-up-after', '1500'], {
       env: cleanEnv({ RTZR_CLIENT_ID: 'id', RTZR_CLIENT_SECRET: 'secret', RTZR_API_BASE: `http://127.0.0.1:${port}` }),
     });
     expect(rtzr.code).toBe(1);
@@ -236,8 +236,9 @@ describe('streaming-stt: exit status and typed errors', () => {
     const events = ndjson(rtzr.stdout);
     expect(events.find((e) => e.type === 'error')).toMatchObject({ code: 'CONNECTION_FAILED' });
     expect(events.at(-1)).toMatchObject({ type: 'summary', finals: 0, error: { code: 'CONNECTION_FAILED' } });
+    expect(events.filter((e) => e.type === 'reconnect').length).toBeGreaterThan(0); // retried first (spec §8)
 
-    const whisper = await cli(['transcribe', WAV16, '--whisper-url', `ws://127.0.0.1:${port}`, '--providers', 'whisper']);
+    const whisper = await cli(['transcribe', WAV16, '--whisper-url', `ws://127.0.0.1:${port}`, '--providers', 'whisper', '--give-up-after', '1500']);
     expect(whisper.code).toBe(1);
     expect(whisper.stderr).toMatch(/^streaming-stt: error CONNECTION_FAILED: /m);
     expectNoStack(whisper.stderr);

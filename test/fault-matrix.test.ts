@@ -190,6 +190,10 @@ for (const config of ['with Google fallback', 'RTZR alone'] as const) {
             // a server's Retry-After is a floor of the delay before the next attempt (timers may fire ~1 ms early)
             expect(e.delayMs).toBeGreaterThanOrEqual((e.reason.retryAfterMs ?? 0) - 2);
           }
+          if (fault.name.includes('Retry-After')) {
+            // the provider read the header into the error (seconds → ms)
+            for (const e of events) expect(e.reason.retryAfterMs).toBe(1000);
+          }
           if (fault.detectedWhileSending) {
             expect(run.firstRecoveryAt?.ended).toBe(false);
             expect(run.firstRecoveryAt!.audioMs).toBeLessThan(truth.durationMs);

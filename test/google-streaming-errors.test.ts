@@ -64,20 +64,38 @@ describe('gRPC status → typed SttError', () => {
   });
 
   it.each([
-    ['UNAUTHENTICATED', 'AUTH_FAILED', false],
-    ['PERMISSION_DENIED', 'AUTH_FAILED', false],
-    ['INVALID_ARGUMENT', 'INVALID_CONFIG', false],
-    ['NOT_FOUND', 'INVALID_CONFIG', false],
-    ['RESOURCE_EXHAUSTED', 'RATE_LIMITED', true],
-    ['DEADLINE_EXCEEDED', 'TIMEOUT', true],
-  ] as const)('a stream Google ends with %s fails the single-provider stream with %s (retryable: %s)', async (status, code, retryable) => {
+    ['UNAUTHENTICATED', 'AUTH_FAILED'],
+    ['PERMISSION_DENIED', 'AUTH_FAILED'],
+    ['INVALID_ARGUMENT', 'INVALID_CONFIG'],
+    ['NOT_FOUND', 'INVALID_CONFIG'],
+  ] as const)('a stream Google ends with %s (permanent) fails the single-provider stream with %s, not retried', async (status, code) => {
     const r = await rig('v1');
     r.emulator.faults.failStreams(status as GoogleGrpcStatusName, 10);
     const { stream } = r.stream();
+    const reconnects: unknown[] = [];
+    stream.on('reconnect', (e) => reconnects.push(e));
     for (const f of frames(mulaw8k.data.subarray(0, 8000), 160)) stream.write(f);
     const summary = await stream.end();
-    expect(summary.error).toMatchObject({ code, retryable, provider: 'google', providerCode: status });
+    expect(summary.error).toMatchObject({ code, retryable: false, provider: 'google', providerCode: status });
     expect(summary.error?.message).toMatch(new RegExp(`^Google StreamingRecognize failed: ${status}`));
+    expect(reconnects).toEqual([]);
+  });
+
+  it.each([
+    ['RESOURCE_EXHAUSTED', 'RATE_LIMITED'],
+    ['DEADLINE_EXCEEDED', 'TIMEOUT'],
+  ] as const)('a stream Google ends with %s (transient, %s) is retried on the single provider, and the call completes (spec §8)', async (status, code) => {
+    const r = await rig('v1', { recognizer: { reconnect: { minDelayMs: 10, maxDelayMs: 50 } } });
+    r.emulator.faults.failStreams(status as GoogleGrpcStatusName, 2);
+    const { stream } = r.stream();
+    const reasons: SttError[] = [];
+    stream.on('reconnect', (e) => reasons.push(e.reason));
+    for (const f of frames(mulaw8k.data.subarray(0, 8000 * 3), 160)) stream.write(f);
+    const summary = await stream.end();
+    expect(summary.error).toBeUndefined();
+    expect(reasons.length).toBeGreaterThanOrEqual(2);
+    for (const e of reasons.slice(0, 2)) expect(e).toMatchObject({ code, retryable: true, provider: 'google', providerCode: status });
+    expect(summary.transcripts[0]?.text).toBe('안녕 오늘 일지 쓰려');
   });
 });
 

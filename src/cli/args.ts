@@ -60,6 +60,8 @@ ${PROVIDER_OPTIONS}
   --finalize-on-silence <ms>  end each utterance after this much silence (energy endpointer,
                               calls finalize()) instead of waiting for the provider's endpointing
   --no-partials               do not ask for partial results
+  --give-up-after <ms>        stop retrying after this long without any provider connected
+                              (fallback.giveUpAfterMs; default: the replay window, 30000)
   --script <file>             what the emulators say: JSON ({ utterances: [{ text }] } or
                               ["text", …]) or one utterance per line; default: a JSON file next
                               to the recording whose name starts its name (call-ko.json for
@@ -105,6 +107,8 @@ export interface TranscribeCommand extends ProviderFlags {
   /** Pace at this multiple of real time; undefined: as fast as the provider accepts. */
   speed?: number;
   finalizeOnSilenceMs?: number;
+  /** `fallback.giveUpAfterMs`, ms; undefined: the library's default. */
+  giveUpAfterMs?: number;
   partials: boolean;
   script?: string;
 }
@@ -141,6 +145,7 @@ const transcribeOptions = {
   speed: { type: 'string' },
   'finalize-on-silence': { type: 'string' },
   'no-partials': { type: 'boolean' },
+  'give-up-after': { type: 'string' },
   script: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -226,6 +231,7 @@ export function parseCommandLine(argv: string[]): Command {
     if ((encoding === undefined) !== (rate === undefined)) throw new UsageError('raw audio needs both --encoding and --rate');
     const speed = v.realtime ? 1 : number('speed', v.speed, (n) => n > 0 && n <= 1000, 'a number above 0 (times real time)');
     const finalizeOnSilenceMs = number('finalize-on-silence', v['finalize-on-silence'], (n) => Number.isInteger(n) && n >= 20 && n <= 10_000, 'an integer from 20 to 10000 (ms)');
+    const giveUpAfterMs = number('give-up-after', v['give-up-after'], (n) => Number.isInteger(n) && n >= 0 && n <= 600_000, 'an integer from 0 to 600000 (ms)');
     return {
       command: 'transcribe',
       ...providerFlags(v),
@@ -233,6 +239,7 @@ export function parseCommandLine(argv: string[]): Command {
       ...(encoding ? { encoding, rate } : {}),
       ...(speed !== undefined ? { speed } : {}),
       ...(finalizeOnSilenceMs !== undefined ? { finalizeOnSilenceMs } : {}),
+      ...(giveUpAfterMs !== undefined ? { giveUpAfterMs } : {}),
       partials: v['no-partials'] !== true,
       ...(v.script !== undefined ? { script: v.script } : {}),
     };

@@ -25,7 +25,11 @@ export async function transcribe(cmd: TranscribeCommand, io: Io): Promise<number
     ? new NdjsonRenderer((line) => io.stdout.write(line))
     : new HumanRenderer(io.stdout);
   const setup = await providersFor(cmd, io);
-  const recognizer = new StreamingRecognizer({ providers: setup.providers, language: cmd.language });
+  const recognizer = new StreamingRecognizer({
+    providers: setup.providers,
+    language: cmd.language,
+    ...(cmd.giveUpAfterMs !== undefined ? { fallback: { giveUpAfterMs: cmd.giveUpAfterMs } } : {}),
+  });
   try {
     const summary = await run(cmd, io, input, recognizer, renderer, setup);
     for (const n of input.notes) note(io, n);

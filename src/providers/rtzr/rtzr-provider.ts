@@ -150,8 +150,8 @@ export class RtzrProvider implements Provider, SelfCoordinating {
       encodings,
       sampleRates: { min: 8000, max: 48000 },
       preferredSampleRate: 16000,
-      // RTZR sends a partial every few hundred ms of speech (LiveKit, TEN): 5 s without one is a stall
-      stallTimeoutMs: 5000,
+      // No stallTimeoutMs: RTZR sends a partial every few hundred ms of speech (LiveKit, TEN), so the
+      // stream's default (5 s) applies, counted on the audio sent as well as on wall time.
     });
     this.dispatcher = createHttpDispatcher(4); // keep-alive, HTTPS_PROXY / NO_PROXY
     const opts = this.options;
