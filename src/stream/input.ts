@@ -44,3 +44,34 @@ export function chunkBytes(chunk: unknown, encoding: AudioEncoding): Uint8Array 
   }
   return bytes;
 }
+
+/**
+ * What `pipeFrom()` reads: an async iterable (a Node `Readable`), a sync iterable (an array, a
+ * generator) or a web `ReadableStream`.
+ * @throws {@link AudioFormatError} for anything else, or for one chunk passed instead of a source.
+ * @internal
+ */
+export function toAsyncIterable<T>(source: AsyncIterable<T> | ReadableStream<T> | Iterable<T>): AsyncIterable<T> | Iterable<T> {
+  if (typeof source !== 'object' || source === null) {
+    throw new AudioFormatError(`pipeFrom() takes an iterable or a ReadableStream of audio chunks, got ${source === null ? 'null' : typeof source}`);
+  }
+  if (ArrayBuffer.isView(source) || source instanceof ArrayBuffer) {
+    throw new AudioFormatError('pipeFrom() takes an iterable of audio chunks, not one chunk: pass [bytes], or use write()');
+  }
+  if (Symbol.asyncIterator in source || Symbol.iterator in source) return source as AsyncIterable<T> | Iterable<T>;
+  if (typeof (source as ReadableStream<T>).getReader === 'function') return readableToIterable(source as ReadableStream<T>);
+  throw new AudioFormatError('pipeFrom() takes an async iterable, a sync iterable or a ReadableStream of audio chunks');
+}
+
+async function* readableToIterable<T>(stream: ReadableStream<T>): AsyncIterable<T> {
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}

@@ -27,16 +27,17 @@
 import { EventEmitter } from 'eventemitter3';
 import { inspect, type InspectOptionsStylized } from 'node:util';
 import { bytesPerMs, bytesPerSample, normalizeAudioFormat, type AudioFormat } from '../audio/format.js';
-import { AbortError, AudioFormatError, StateError, TimeoutError, type SttError } from '../errors/index.js';
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- AudioFormatError: for {@link} in TSDoc
+import { AbortError, type AudioFormatError, StateError, TimeoutError, type SttError } from '../errors/index.js';
 import type { Logger } from '../logger.js';
 import type { Provider, ProviderResult } from '../providers/provider.js';
 import { iterateEvents } from './event-iterator.js';
-import { chunkBytes, type AudioChunk } from './input.js';
+import { chunkBytes, toAsyncIterable, type AudioChunk } from './input.js';
 import type { Link, Utterance } from './link.js';
 import { resolveStreamOptions } from './options.js';
 import { DEFAULT_STALL_TIMEOUT_MS, type ResolvedReliability } from './reliability.js';
 import { ReplayBuffer } from './replay-buffer.js';
-import { SampleCarry } from './sample-carry.js';
+import { AudioIntake } from './intake.js';
 import { SpeechActivity } from './speech-activity.js';
 import { StallWatch, type Stall } from './stall-watch.js';
 import { Supervisor, type SupervisorListener } from './supervisor.js';
@@ -46,7 +47,6 @@ import type {
   StreamOptions,
   StreamState,
   StreamSummary,
-  StreamWarning,
   Transcript,
   UtteranceMetrics,
 } from './types.js';
@@ -97,7 +97,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   private readonly rel: ResolvedReliability;
   private readonly clock = new WriteClock();
   private readonly replay: ReplayBuffer;
-  private readonly carry: SampleCarry;
+  private readonly intake: AudioIntake;
   private readonly activity: SpeechActivity;
   private readonly sup: Supervisor;
   private readonly stall: StallWatch;
@@ -107,11 +107,6 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   private needDrain = false;
   /** Input byte position where end() was called. */
   private endAt: number | undefined;
-  /** Audio written but never sent (see `StreamSummary.droppedMs`), input bytes. */
-  private droppedBytes = 0;
-  private refusedLogged = false;
-  /** A write overflowed and none has been accepted whole since (one warning per episode). */
-  private overflowing = false;
 
   private nextUtteranceId = 0;
   /** The newest utterance that has no final yet. */
@@ -139,7 +134,13 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     this.endTimeoutMs = checked.endTimeoutMs;
     this.rel = init.reliability;
     this.replay = new ReplayBuffer(Math.round(checked.replayWindowMs * this.inBytesPerMs), this.sampleBytes);
-    this.carry = new SampleCarry(this.sampleBytes);
+    this.intake = new AudioIntake({
+      sampleBytes: this.sampleBytes,
+      bytesPerMs: this.inBytesPerMs,
+      windowBytes: this.replay.windowBytes,
+      logger: init.logger,
+      onWarning: (w) => this.emit('warning', w),
+    });
     const hwmBytes = Math.min(checked.highWaterMark ?? Math.round(this.inBytesPerMs * 2000), this.replay.windowBytes);
     this.hwmMs = hwmBytes / this.inBytesPerMs;
     this.language = o.language ?? init.language;
@@ -192,7 +193,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
 
   /** Audio written but never sent so far, ms (see `StreamSummary.droppedMs`). */
   get droppedMs(): number {
-    return Math.round((this.droppedBytes / this.inBytesPerMs) * 1000) / 1000;
+    return this.intake.droppedMs;
   }
 
   /**
@@ -212,15 +213,13 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
    */
   write(chunk: AudioChunk): boolean {
     const input = chunkBytes(chunk, this.inputFormat.encoding);
-    if (this._state !== 'connecting' && this._state !== 'open') return this.refuse(input.byteLength);
-    let bytes = this.carry.push(input);
-    if (bytes.byteLength === 0) return !this.needDrain;
-    const room = this.roomBytes();
-    const over = bytes.byteLength > room;
-    if (over) {
-      this.overWindow(bytes.byteLength - room, input.byteLength);
-      bytes = bytes.subarray(0, room);
-    } else this.overflowing = false;
+    if (this._state !== 'connecting' && this._state !== 'open') {
+      this.intake.refuse(input.byteLength, this._state);
+      if (this.summary) this.summary.droppedMs = this.intake.droppedMs;
+      return false;
+    }
+    const { bytes, over } = this.intake.admit(input, this.roomBytes());
+    if (bytes.byteLength === 0 && !over) return !this.needDrain;
     if (bytes.byteLength > 0) {
       const link = this.sup.link;
       const caughtUp = link !== undefined && this.pacer === undefined && link.sent === this.replay.end;
@@ -238,45 +237,11 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     return ok;
   }
 
-  /** A write after the stream ended: drop it, count it, log once. */
-  private refuse(bytes: number): boolean {
-    this.droppedBytes += bytes;
-    if (this.summary) this.summary.droppedMs = this.droppedMs;
-    if (!this.refusedLogged) {
-      this.refusedLogged = true;
-      this.logger.info('stream: write() after the stream ended; the audio is dropped (counted in droppedMs)', {
-        state: this._state,
-        droppedMs: this.droppedMs,
-      });
-    }
-    return false;
-  }
-
   /** Input bytes the stream can still take without overwriting audio that no connection has sent. */
   private roomBytes(): number {
     const link = this.sup.link; // undefined while (re)connecting: nothing after the replay start was sent
     const unsentFrom = link === undefined || link.retired ? this.replay.start : Math.max(link.sent, this.replay.start);
     return Math.max(0, this.replay.windowBytes - (this.replay.end - unsentFrom));
-  }
-
-  /** Part of a write did not fit: count it, and warn once per episode (and for every chunk bigger than the window). */
-  private overWindow(dropped: number, chunkBytes: number): void {
-    this.droppedBytes += dropped;
-    const huge = chunkBytes > this.replay.windowBytes;
-    if (this.overflowing && !huge) return;
-    this.overflowing = true;
-    const ms = (b: number): number => Math.round(b / this.inBytesPerMs);
-    const windowMs = ms(this.replay.windowBytes);
-    const message = huge
-      ? `write() of ${ms(chunkBytes)} ms of audio (${chunkBytes} bytes) is more than the stream can keep ` +
-        `(replayWindowMs ${windowMs} ms of audio not yet sent); the last ${ms(dropped)} ms of the chunk were dropped. ` +
-        'Write audio as it arrives, in chunks of at most a few seconds, or use pipeFrom().'
-      : `the stream already holds replayWindowMs (${windowMs} ms) of audio it could not send yet ` +
-        `(the provider connection is down or slower than real time); ${ms(dropped)} ms of new audio were dropped, ` +
-        'and more will be until it catches up (see droppedMs).';
-    const warning: StreamWarning = { code: 'AUDIO_OVER_WINDOW', message, droppedMs: Math.round((dropped / this.inBytesPerMs) * 1000) / 1000 };
-    this.logger.warn('stream: audio dropped', { code: warning.code, droppedMs: warning.droppedMs });
-    this.emit('warning', warning);
   }
 
   /** The caller's VAD says the turn ended: finish the current utterance now (RTZR `Finalize`). */
@@ -302,7 +267,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
       this.resolveEnd?.(this.summary);
       return this.endPromise;
     }
-    this.droppedBytes += this.carry.drop(); // a partial sample left at the end can never be completed
+    this.intake.dropPartial();
     this.transition('ending');
     this.endAt = this.replay.end;
     this.pump();
@@ -638,7 +603,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
 
   private finish(state: 'closed' | 'failed', error?: SttError): void {
     if (this.closed) return;
-    this.droppedBytes += this.carry.drop();
+    this.intake.dropPartial();
     this.transition(state, error);
     if (state === 'failed') this.emit('error', error!);
     this.sup.close();
@@ -671,30 +636,5 @@ function pruneFinalized(segments: Map<number, Utterance>): void {
   for (const [k, u] of segments) {
     if (segments.size <= 64) break;
     if (u.finalized) segments.delete(k);
-  }
-}
-
-function toAsyncIterable<T>(source: AsyncIterable<T> | ReadableStream<T> | Iterable<T>): AsyncIterable<T> | Iterable<T> {
-  if (typeof source !== 'object' || source === null) {
-    throw new AudioFormatError(`pipeFrom() takes an iterable or a ReadableStream of audio chunks, got ${source === null ? 'null' : typeof source}`);
-  }
-  if (ArrayBuffer.isView(source) || source instanceof ArrayBuffer) {
-    throw new AudioFormatError('pipeFrom() takes an iterable of audio chunks, not one chunk: pass [bytes], or use write()');
-  }
-  if (Symbol.asyncIterator in source || Symbol.iterator in source) return source as AsyncIterable<T> | Iterable<T>;
-  if (typeof (source as ReadableStream<T>).getReader === 'function') return readableToIterable(source as ReadableStream<T>);
-  throw new AudioFormatError('pipeFrom() takes an async iterable, a sync iterable or a ReadableStream of audio chunks');
-}
-
-async function* readableToIterable<T>(stream: ReadableStream<T>): AsyncIterable<T> {
-  const reader = stream.getReader();
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
   }
 }
