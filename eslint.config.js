@@ -11,4 +11,15 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // Examples are written to be copied into an app: they import the library by its package name,
+    // resolved through package.json `exports` (CONTRIBUTING.md, "How examples import the library").
+    files: ['examples/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '(^|/)(src|dist)(/|$)', message: "import 'streaming-stt' or 'streaming-stt/testing' instead" }] },
+      ],
+    },
+  },
 );
