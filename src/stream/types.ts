@@ -224,11 +224,12 @@ export interface RecognitionStreamEvents {
    */
   fallback: (event: FallbackEvent) => void;
   /**
-   * The stream failed (gave up, spec §8): the {@link SttError} is also `summary.error`. With one
-   * provider it is that provider's error; with several, an {@link AllProvidersFailedError}; when no
-   * connection could be made for `giveUpAfterMs`, a {@link TimeoutError}. Emitted after `state`
-   * (`→ failed`) and before `close`. Not emitted for `abort()` or the `signal` (their `close`
-   * carries an {@link AbortError}). Emitting it with no listener never throws.
+   * The stream failed: it gave up (docs/fallback-and-reliability.md) and the {@link SttError} is also
+   * `summary.error`. With one provider (or `fallback: false`) it is that provider's last error, a
+   * {@link TimeoutError} when no connection could be made within `giveUpAfterMs` and nothing else
+   * failed; with several, an {@link AllProvidersFailedError} carrying each one's last error. Emitted
+   * after `state` (`→ failed`) and before `close`. Not emitted for `abort()` or the `signal` (their
+   * `close` carries an {@link AbortError}). Emitting it with no listener never throws.
    */
   error: (error: SttError) => void;
   /**
