@@ -128,12 +128,12 @@ export class SeedsStyleCall {
     }
     this.buffer.set(pcm, this.fill);
     this.fill += pcm.length;
-    for (const ev of this.endpointer.push(pcm)) if (ev.type === 'speechend') this.cut(ev.startMs);
+    for (const ev of this.endpointer.push(pcm)) if (ev.type === 'voiceend') this.cut(ev.startMs);
   }
 
   /** End of call: cut what is left, wait for every utterance's final. */
   async end(): Promise<void> {
-    for (const ev of this.endpointer.flush()) if (ev.type === 'speechend') this.cut(ev.startMs);
+    for (const ev of this.endpointer.flush()) if (ev.type === 'voiceend') this.cut(ev.startMs);
     await Promise.all([...this.pending]);
   }
 

@@ -32,14 +32,14 @@ import {
   type Provider,
   type StreamSummary,
   type UtteranceMetrics,
-} from '../src/index.js';
+} from 'streaming-stt';
 import {
   ScriptCursor,
   startGoogleEmulator,
   startRtzrEmulator,
   type GoogleEmulator,
   type RtzrEmulator,
-} from '../src/testing/index.js';
+} from 'streaming-stt/testing';
 
 const args = process.argv.slice(2);
 const fast = args.includes('--fast');

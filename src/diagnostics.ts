@@ -34,7 +34,9 @@ export const diagnosticsChannels = Object.freeze({
 
 /** An error as published: code and message only (messages never contain secrets). */
 export interface DiagnosticError {
+  /** The error's {@link SttErrorCode} (`'UNKNOWN'` for an error that is not an {@link SttError}). */
   code: string;
+  /** The error's message. */
   message: string;
   /** HTTP status of a rejected request or handshake. */
   status?: number;
@@ -44,6 +46,7 @@ export interface DiagnosticError {
 
 /** Message of `streaming-stt:connect`. */
 export interface ConnectDiagnostic {
+  /** Id of the provider connected to. */
   provider: string;
   /**
    * `'handshake'`: a WebSocket opening handshake finished (`ok` tells how).
@@ -52,6 +55,7 @@ export interface ConnectDiagnostic {
   kind: 'handshake' | 'prewarmed';
   /** The handshake opened a socket for the pre-warm pool (not for a waiting stream). */
   forPool: boolean;
+  /** Whether the socket opened. */
   ok: boolean;
   /** Handshake wall time, ms (0 for `'prewarmed'`). */
   durationMs: number;
@@ -67,12 +71,15 @@ export interface ConnectDiagnostic {
 
 /** Message of `streaming-stt:token`. */
 export interface TokenDiagnostic {
+  /** Id of the provider whose token was requested. */
   provider: string;
+  /** Whether a token was issued. */
   ok: boolean;
   /** Request wall time, ms. */
   durationMs: number;
   /** Time until the new token expires, ms (`ok: true`). */
   expiresInMs?: number;
+  /** Why the request failed (`ok: false`). */
   error?: DiagnosticError;
 }
 
@@ -80,19 +87,27 @@ export interface TokenDiagnostic {
 export interface ReconnectDiagnostic {
   /** Recognizer-local id of the stream (1, 2, 3… in creation order). */
   streamId: number;
+  /** Id of the provider reconnected to. */
   provider: string;
+  /** 1, 2, 3… counting the attempts of this outage (as the stream's `reconnect` event). */
   attempt: number;
+  /** Time waited since the failure before this attempt, ms. */
   delayMs: number;
+  /** The failure that caused it. */
   reason: DiagnosticError;
 }
 
 /** Message of `streaming-stt:fallback`. */
 export interface FallbackDiagnostic {
+  /** Recognizer-local id of the stream (1, 2, 3… in creation order). */
   streamId: number;
+  /** Id of the provider the stream left. */
   from: string;
+  /** Id of the provider that serves it now. */
   to: string;
   /** Audio replayed into the new provider, ms. */
   replayedMs: number;
+  /** The failure that caused the switch. */
   reason: DiagnosticError;
 }
 

@@ -1,6 +1,7 @@
 /**
  * streaming-stt: real-time speech-to-text for phone and voice-agent apps.
  * @packageDocumentation
+ * @module streaming-stt
  */
 export { StreamingRecognizer } from './recognizer/streaming-recognizer.js';
 export type { RecognizerMetrics, ProviderMetrics, LatencySummary } from './recognizer/metrics-aggregator.js';
@@ -22,11 +23,11 @@ export type {
   RecognizeOptions,
 } from './recognizer/streaming-recognizer.js';
 export { RedisCoordinator } from './coordination/redis-coordinator.js';
-export type { RedisCoordinatorOptions, RedisClientLike } from './coordination/redis-coordinator.js';
+export type { RedisCoordinatorOptions, RedisClientLike, RedisCommand } from './coordination/redis-coordinator.js';
 export { LocalCoordinator } from './coordination/local-coordinator.js';
 export type { LocalCoordinatorOptions } from './coordination/local-coordinator.js';
 export type { Coordinator, CoordinatorSlot, CoordinatorLock, SharedToken, SharedHealth } from './coordination/coordinator.js';
-export type { ConcurrencyOptions } from './coordination/budget.js';
+export type { ConcurrencyOptions, ResolvedConcurrency } from './coordination/budget.js';
 export { RecognitionStream } from './stream/recognition-stream.js';
 export type { StreamInit } from './stream/recognition-stream.js';
 export type { AudioChunk } from './stream/input.js';
@@ -93,3 +94,4 @@ export { Endpointer } from './audio/endpointer.js';
 export type { EndpointerOptions, EndpointerEvent } from './audio/endpointer.js';
 export { GoogleProvider } from './providers/google/google-provider.js';
 export type { GoogleProviderOptions, ServiceAccountCredentials } from './providers/google/options.js';
+export type { GoogleStreamingOptions } from './providers/google/streaming/options.js';

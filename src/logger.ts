@@ -8,9 +8,13 @@ import { ConfigurationError } from './errors/index.js';
 
 /** A leveled logger: `{ debug, info, warn, error }`, each `(message, fields?) => void`. */
 export interface Logger {
+  /** Detail for debugging (per-connection and per-message steps); usually off in production. */
   debug(message: string, fields?: Record<string, unknown>): void;
+  /** Notable but expected: a provider recovered, a token refreshed after a 401, audio written after the end. */
   info(message: string, fields?: Record<string, unknown>): void;
+  /** Something failed or was dropped: a stream failed, a connection was lost and is being recovered, audio was dropped. */
   warn(message: string, fields?: Record<string, unknown>): void;
+  /** Reserved for failures of the library itself; the library reports stream failures at `warn` (and as `error` events). */
   error(message: string, fields?: Record<string, unknown>): void;
 }
 

@@ -24,7 +24,9 @@ describe('npm run demo', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, RTZR_CLIENT_ID: 'x', RTZR_CLIENT_SECRET: 'y' };
     env.RTZR_API_BASE = `http://127.0.0.1:${await closedPort()}`;
     for (const k of ['RTZR_WEBSOCKET_URL', 'HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']) delete env[k];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/quickstart.ts', '--fast'], { cwd, env });
+    // as a user runs it; the checkout's .npmrc (not this process's env) makes it resolve the source
+    for (const k of ['NODE_OPTIONS', 'npm_config_node_options']) delete env[k];
+    const child = spawn('npm', ['run', '--silent', 'demo', '--', '--fast'], { cwd, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

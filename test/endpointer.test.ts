@@ -33,8 +33,8 @@ function run(ep: Endpointer, samples: Int16Array, chunk: number): EndpointerEven
   return events;
 }
 
-function ends(events: EndpointerEvent[]): Array<Extract<EndpointerEvent, { type: 'speechend' }>> {
-  return events.filter((e): e is Extract<EndpointerEvent, { type: 'speechend' }> => e.type === 'speechend');
+function ends(events: EndpointerEvent[]): Array<Extract<EndpointerEvent, { type: 'voiceend' }>> {
+  return events.filter((e): e is Extract<EndpointerEvent, { type: 'voiceend' }> => e.type === 'voiceend');
 }
 
 function expectMatchesTruth(events: EndpointerEvent[]): void {
@@ -46,8 +46,8 @@ function expectMatchesTruth(events: EndpointerEvent[]): void {
     expect(Math.abs(u.endMs - t.endMs)).toBeLessThanOrEqual(150);
     expect(u.reason).toBe('silence');
   });
-  // Every speechend is preceded by its speechstart.
-  expect(events.map((e) => e.type)).toEqual(truth.utterances.flatMap(() => ['speechstart', 'speechend']));
+  // Every voiceend is preceded by its voicestart.
+  expect(events.map((e) => e.type)).toEqual(truth.utterances.flatMap(() => ['voicestart', 'voiceend']));
 }
 
 describe('Endpointer', () => {
@@ -69,14 +69,14 @@ describe('Endpointer', () => {
     }
   });
 
-  it('emits speechend only after silenceMs of silence, and speechstart once minSpeechMs is reached', () => {
+  it('emits voiceend only after silenceMs of silence, and voicestart once minSpeechMs is reached', () => {
     const ep = new Endpointer({ sampleRate: 8000, silenceMs: 500 });
     const t0 = truth.utterances[0]!;
     let startAt = -1;
     let endAt = -1;
     for (let i = 0; i < pcm8k.length && endAt < 0; i += 160) {
       for (const ev of ep.push(pcm8k.subarray(i, i + 160))) {
-        if (ev.type === 'speechstart') startAt = ep.positionMs;
+        if (ev.type === 'voicestart') startAt = ep.positionMs;
         else endAt = ep.positionMs;
       }
     }
@@ -110,13 +110,13 @@ describe('Endpointer', () => {
     const ep = new Endpointer({ sampleRate: 8000 });
     const cut = 1500 * 8; // 1.5 s, in the middle of the first utterance
     const events = ep.push(pcm8k.subarray(0, cut));
-    expect(events).toEqual([{ type: 'speechstart', startMs: expect.any(Number) as number }]);
+    expect(events).toEqual([{ type: 'voicestart', startMs: expect.any(Number) as number }]);
     expect(ep.inSpeech).toBe(true);
     const flushed = ep.flush();
     expect(flushed).toHaveLength(1);
     const ev = flushed[0]!;
-    expect(ev.type === 'speechend' && ev.reason).toBe('flush');
-    if (ev.type === 'speechend') {
+    expect(ev.type === 'voiceend' && ev.reason).toBe('flush');
+    if (ev.type === 'voiceend') {
       expect(ev.endMs).toBeLessThanOrEqual(1500);
       expect(ev.endMs).toBeGreaterThan(1400);
     }

@@ -162,8 +162,8 @@ describe('utterance assembly across chunk edges', () => {
       emit: (r) => results.push(r),
     });
     a.positionMs = 6000;
-    a.onEndpointer([{ type: 'speechstart', startMs: speechMs[0] }]);
-    a.onEndpointer([{ type: 'speechend', startMs: speechMs[0], endMs: speechMs[1], reason: 'silence' }]);
+    a.onEndpointer([{ type: 'voicestart', startMs: speechMs[0] }]);
+    a.onEndpointer([{ type: 'voiceend', startMs: speechMs[0], endMs: speechMs[1], reason: 'silence' }]);
     return { a, results, stats };
   }
 
@@ -179,8 +179,8 @@ describe('utterance assembly across chunk edges', () => {
 
   it('text only: nothing is dropped when the shared audio was silence', () => {
     const { a, results } = assembler([0, 1400]);
-    a.onEndpointer([{ type: 'speechstart', startMs: 2100 }]);
-    a.onEndpointer([{ type: 'speechend', startMs: 2100, endMs: 3000, reason: 'silence' }]);
+    a.onEndpointer([{ type: 'voicestart', startMs: 2100 }]);
+    a.onEndpointer([{ type: 'voiceend', startMs: 2100, endMs: 3000, reason: 'silence' }]);
     a.onReply('hello there', {});
     a.onReply('there you are', {}); // "there" is new speech: the shared audio (1.5-2 s) was silent
     a.finishAll();

@@ -345,7 +345,10 @@ describe('Twilio example: graceful shutdown', () => {
     const cwd = fileURLToPath(new URL('..', import.meta.url));
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_FORMAT: 'json' };
     for (const k of ['RTZR_CLIENT_ID', 'RTZR_CLIENT_SECRET', 'TWILIO_AUTH_TOKEN', 'PUBLIC_URL', 'BARGE_IN']) delete env[k];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/twilio/server.ts'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // node itself gets the signal, as under a process manager (npx would stand between them); the
+    // condition that `npx`/`npm run` take from the checkout's .npmrc is given explicitly
+    const args = ['--conditions=@streaming-stt/source', '--import', 'tsx', 'examples/twilio/server.ts'];
+    const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = once(child, 'exit');
     const lines: Record<string, unknown>[] = [];
     let stderr = '';
@@ -396,7 +399,8 @@ describe('Twilio example: the commands in its README', () => {
     const cwd = fileURLToPath(new URL('..', import.meta.url));
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const k of ['RTZR_CLIENT_ID', 'RTZR_CLIENT_SECRET']) delete env[k];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/twilio/simulate.ts', '--speed', '0'], { cwd, env });
+    for (const k of ['NODE_OPTIONS', 'npm_config_node_options']) delete env[k]; // the checkout's .npmrc sets them
+    const child = spawn('npx', ['tsx', 'examples/twilio/simulate.ts', '--speed', '0'], { cwd, env });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -98,7 +98,7 @@ async function runLibrary(input: LatencyInput): Promise<LatencyOutput> {
       const playback = play(mulaw8k, (frame) => {
         if (stream.state !== 'open' && stream.state !== 'connecting') return playback.stop();
         stream.write(frame);
-        if (vad) for (const ev of vad.push(decodeMulaw(frame))) if (ev.type === 'speechend') stream.finalize();
+        if (vad) for (const ev of vad.push(decodeMulaw(frame))) if (ev.type === 'voiceend') stream.finalize();
       });
       await playback.done;
       await stream.end();

@@ -27,8 +27,8 @@ import {
   WhisperLiveProvider,
   type Provider,
   type StreamSummary,
-} from '../../src/index.js';
-import { startFasterWhisperEmulator, startRtzrEmulator, startWhisperLiveEmulator } from '../../src/testing/index.js';
+} from 'streaming-stt';
+import { startFasterWhisperEmulator, startRtzrEmulator, startWhisperLiveEmulator } from 'streaming-stt/testing';
 
 const args = process.argv.slice(2);
 const flag = (name: string): boolean => args.includes(name);

@@ -6,7 +6,7 @@
  * and a socket that closes without `stop` aborts it. Bad messages are logged and ignored.
  */
 import type { RawData, WebSocket } from 'ws';
-import type { Logger, RecognitionStream, StreamingRecognizer, StreamSummary, Transcript } from '../../src/index.js';
+import type { Logger, RecognitionStream, StreamingRecognizer, StreamSummary, Transcript } from 'streaming-stt';
 import { maskPhone, shortSid } from './log.js';
 import { parseTwilioMessage, type TwilioMessage } from './messages.js';
 

@@ -2,7 +2,7 @@
  * Logging for the example: a console logger (readable lines, or JSON lines with LOG_FORMAT=json)
  * that implements the library's `Logger`, and helpers to keep secrets and phone numbers out of logs.
  */
-import type { Logger } from '../../src/index.js';
+import type { Logger } from 'streaming-stt';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };

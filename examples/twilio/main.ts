@@ -4,8 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ConfigurationError, RtzrProvider, isSttError, type Provider } from '../../src/index.js';
-import { startRtzrEmulator, type RtzrEmulator } from '../../src/testing/index.js';
+import { ConfigurationError, RtzrProvider, isSttError, type Provider } from 'streaming-stt';
+import { startRtzrEmulator, type RtzrEmulator } from 'streaming-stt/testing';
 import { createConsoleLogger, type LogLevel } from './log.js';
 import type { startTwilioServer } from './server.js';
 import { WEBHOOK_PATH } from './webhook.js';

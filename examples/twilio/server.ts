@@ -32,7 +32,7 @@ import {
   type Logger,
   type Provider,
   type Transcript,
-} from '../../src/index.js';
+} from 'streaming-stt';
 import { TwilioCall, type CallRecord } from './call.js';
 import { createConsoleLogger } from './log.js';
 import {

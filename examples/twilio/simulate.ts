@@ -22,8 +22,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { RtzrProvider, type Provider } from '../../src/index.js';
-import { simulateTwilioCall, startRtzrEmulator, twilioSignature, type RtzrEmulator } from '../../src/testing/index.js';
+import { RtzrProvider, type Provider } from 'streaming-stt';
+import { simulateTwilioCall, startRtzrEmulator, twilioSignature, type RtzrEmulator } from 'streaming-stt/testing';
 import { createConsoleLogger, shortSid } from './log.js';
 import { startTwilioServer, type CallRecord, type TwilioServer } from './server.js';
 

@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import twilio from 'twilio';
-import { ConfigurationError } from '../../src/index.js';
+import { ConfigurationError } from 'streaming-stt';
 
 /** Path of the webhook and of the media stream. */
 export const WEBHOOK_PATH = '/twiml';

@@ -17,11 +17,10 @@
  */
 import { ConfigurationError } from '../errors/index.js';
 
-/** Options of an {@link Endpointer}. All durations are in milliseconds. */
-
 /** Returned when a push decides nothing: no allocation per call on the hot path. */
 const NO_EVENTS: readonly EndpointerEvent[] = Object.freeze([]);
 
+/** Options of an {@link Endpointer}. All durations are in milliseconds. */
 export interface EndpointerOptions {
   /** Sample rate, in Hz, of the Int16 samples pushed. Positive integer. */
   sampleRate: number;
@@ -44,15 +43,34 @@ export interface EndpointerOptions {
  * An endpointer decision. Times are in ms from the first sample pushed
  * (since construction or the last {@link Endpointer.reset}).
  *
- * - `speechstart`: an utterance started; `startMs` is the start of its first voiced frame.
- *   Emitted once `minSpeechMs` of voiced audio has been seen.
- * - `speechend`: the utterance ended; `endMs` is the end of its last voiced frame
- *   (trailing silence excluded). `reason` is `'silence'` (after `silenceMs` of silence),
- *   `'max-duration'` (forced split at `maxUtteranceMs`) or `'flush'` ({@link Endpointer.flush}).
+ * - `voicestart`: voiced audio started an utterance; `startMs` is the start of its first voiced
+ *   frame. Decided once `minSpeechMs` of voiced audio has been seen, so it comes that much later.
+ * - `voiceend`: the utterance ended; `startMs` is its `voicestart`'s, `endMs` the end of its last
+ *   voiced frame (trailing silence excluded). `reason` is `'silence'` (after `silenceMs` of
+ *   silence), `'max-duration'` (forced split at `maxUtteranceMs`) or `'flush'`
+ *   ({@link Endpointer.flush}).
+ *
+ * Each `voiceend` follows its `voicestart`; they alternate, starting with `voicestart`. These are
+ * decisions on the audio's energy, not recognition results: the stream's `speechstart`/`speechend`
+ * events ({@link streaming-stt!RecognitionStreamEvents}) are about recognised utterances.
  */
 export type EndpointerEvent =
-  | { type: 'speechstart'; startMs: number }
-  | { type: 'speechend'; startMs: number; endMs: number; reason: 'silence' | 'max-duration' | 'flush' };
+  | {
+      /** Voiced audio started an utterance. */
+      type: 'voicestart';
+      /** Start of the utterance's first voiced frame, ms. */
+      startMs: number;
+    }
+  | {
+      /** The utterance ended. */
+      type: 'voiceend';
+      /** Start of the utterance (as in its `voicestart`), ms. */
+      startMs: number;
+      /** End of the utterance's last voiced frame, ms (trailing silence excluded). */
+      endMs: number;
+      /** Why it ended: trailing silence, the `maxUtteranceMs` split, or {@link Endpointer.flush}. */
+      reason: 'silence' | 'max-duration' | 'flush';
+    };
 
 /** Level assigned to digital silence, in dBFS. */
 const FLOOR_DB = -100;
@@ -93,7 +111,7 @@ function checkNumber(name: string, value: number, min: number, integer = false, 
  * const ep = new Endpointer({ sampleRate: 8000, silenceMs: 500 });
  * for (const frame of frames) {
  *   for (const ev of ep.push(frame)) {
- *     if (ev.type === 'speechend') console.log(`utterance ${ev.startMs}-${ev.endMs} ms`);
+ *     if (ev.type === 'voiceend') console.log(`utterance ${ev.startMs}-${ev.endMs} ms`);
  *   }
  * }
  * ep.flush();
@@ -162,7 +180,7 @@ export class Endpointer {
     return (this.samples * 1000) / this.sampleRate;
   }
 
-  /** Whether an utterance is open (a `speechstart` was emitted and no `speechend` yet). */
+  /** Whether an utterance is open (a `voicestart` was emitted and no `voiceend` yet). */
   get inSpeech(): boolean {
     return this.speaking;
   }
@@ -205,7 +223,7 @@ export class Endpointer {
    * when the client asks to finalize. A partial frame still being filled is
    * analysed as a short frame first. Speech that has not yet reached
    * `minSpeechMs` is dropped. The noise floor and position are kept.
-   * @returns the `speechend` event, or an empty array when no utterance was open.
+   * @returns the `voiceend` event, or an empty array when no utterance was open.
    */
   flush(): EndpointerEvent[] {
     const events: EndpointerEvent[] = [];
@@ -260,7 +278,7 @@ export class Endpointer {
     this.speaking = false;
     this.silentRun = 0;
     this.voicedRun = 0;
-    return { type: 'speechend', startMs: this.toMs(this.runStart), endMs: this.toMs(this.lastVoicedEnd), reason };
+    return { type: 'voiceend', startMs: this.toMs(this.runStart), endMs: this.toMs(this.lastVoicedEnd), reason };
   }
 
   /** Decide one complete frame that ended at sample index `frameEnd`. */
@@ -298,7 +316,7 @@ export class Endpointer {
       this.speaking = true;
       this.silentRun = 0;
       this.lastVoicedEnd = frameEnd;
-      events.push({ type: 'speechstart', startMs: this.toMs(this.runStart) });
+      events.push({ type: 'voicestart', startMs: this.toMs(this.runStart) });
     }
   }
 }

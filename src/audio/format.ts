@@ -15,6 +15,7 @@ export const AUDIO_ENCODINGS: readonly AudioEncoding[] = ['linear16', 'mulaw', '
  * `linear16` is 16-bit signed little-endian PCM; `float32` is 32-bit little-endian float in [-1, 1].
  */
 export interface AudioFormat {
+  /** Sample encoding: `'linear16'`, `'mulaw'` (G.711 mu-law), `'alaw'` (G.711 A-law) or `'float32'`. */
   encoding: AudioEncoding;
   /** Samples per second, in Hz (8000 for telephony, 16000 for wideband). */
   sampleRate: number;

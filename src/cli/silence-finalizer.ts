@@ -25,7 +25,7 @@ export class SilenceFinalizer {
 
   /** Feed the next frame (whole samples of the input format). */
   push(frame: Uint8Array): void {
-    for (const ev of this.endpointer.push(this.pcm(frame))) if (ev.type === 'speechend') this.onEnd(ev.endMs);
+    for (const ev of this.endpointer.push(this.pcm(frame))) if (ev.type === 'voiceend') this.onEnd(ev.endMs);
   }
 
   private pcm(frame: Uint8Array): Int16Array {

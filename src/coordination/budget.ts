@@ -49,10 +49,16 @@ export interface ConcurrencyOptions {
   leaseTtlMs?: number;
 }
 
-/** Validated {@link ConcurrencyOptions}. @internal */
+/**
+ * A provider's validated {@link ConcurrencyOptions} with their defaults applied: what its read-only
+ * `concurrency` property shows when `maxConcurrent` is set.
+ */
 export interface ResolvedConcurrency {
+  /** Connections open at once, at most (an integer >= 1). */
   maxConcurrent: number;
+  /** How long a stream waits for a free slot before it falls back, ms (0: at once). */
   queueTimeoutMs: number;
+  /** Lease lifetime with a coordinator, ms (at least 1000). */
   leaseTtlMs: number;
 }
 

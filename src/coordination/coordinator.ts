@@ -48,6 +48,7 @@ export interface SharedToken {
 
 /** A provider's availability as the fleet sees it. */
 export interface SharedHealth {
+  /** Whether the provider takes new streams. */
   available: boolean;
   /** When this state was written, epoch ms. */
   changedAtMs: number;
@@ -56,7 +57,12 @@ export interface SharedHealth {
   /** While unavailable: the current probe cooldown, ms (doubles after each failed probe). */
   cooldownMs?: number;
   /** While unavailable: why (error code and message; messages never contain secrets). */
-  reason?: { code: string; message: string };
+  reason?: {
+    /** The {@link SttErrorCode} of the failure that made it unavailable. */
+    code: string;
+    /** Its message. */
+    message: string;
+  };
 }
 
 /**

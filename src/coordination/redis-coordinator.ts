@@ -26,23 +26,34 @@
 import { ConfigurationError } from '../errors/index.js';
 import type { Coordinator, CoordinatorLock, CoordinatorSlot, SharedHealth, SharedToken } from './coordinator.js';
 
-/** A command of a Redis client (loosely typed so `ioredis`'s overloads fit). */
+/**
+ * A command method of a Redis client, e.g. `redis.get(key)`: any arguments, resolves with the
+ * reply. Loosely typed so that `ioredis`'s overloads fit.
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Command = (...args: any[]) => Promise<any>;
+export type RedisCommand = (...args: any[]) => Promise<any>;
 
 /**
  * The client `RedisCoordinator` needs: an `ioredis` `Redis` or `Cluster` instance (any client with
  * the same command methods works).
  */
 export interface RedisClientLike {
-  get: Command;
-  set: Command;
-  del: Command;
-  eval: Command;
-  evalsha: Command;
-  zrem: Command;
-  zcount: Command;
-  ping: Command;
+  /** [`GET`](https://redis.io/docs/latest/commands/get/) key: reads the shared token and health. */
+  get: RedisCommand;
+  /** [`SET`](https://redis.io/docs/latest/commands/set/) key value `PX` ms: writes the shared token and health. */
+  set: RedisCommand;
+  /** [`DEL`](https://redis.io/docs/latest/commands/del/) key: drops a shared token the provider rejected. */
+  del: RedisCommand;
+  /** [`EVAL`](https://redis.io/docs/latest/commands/eval/): `redis-semaphore`'s lease and lock scripts. */
+  eval: RedisCommand;
+  /** [`EVALSHA`](https://redis.io/docs/latest/commands/evalsha/): the same scripts by their SHA-1. */
+  evalsha: RedisCommand;
+  /** [`ZREM`](https://redis.io/docs/latest/commands/zrem/): `redis-semaphore` releasing a lease. */
+  zrem: RedisCommand;
+  /** [`ZCOUNT`](https://redis.io/docs/latest/commands/zcount/) key min max: counts a budget's live leases. */
+  zcount: RedisCommand;
+  /** [`PING`](https://redis.io/docs/latest/commands/ping/): `ready()`, and the check that Redis answers again after a failure. */
+  ping: RedisCommand;
 }
 
 /** Options of {@link RedisCoordinator}. */

@@ -97,6 +97,11 @@ export class SttError extends Error {
     return o;
   }
 
+  /**
+   * `err instanceof SttError` (or any subclass) is true for errors of this package even when two
+   * copies of it are installed (two versions in `node_modules`): the check reads a brand that every
+   * copy shares (`Symbol.for`), not the prototype chain. See also {@link isSttError}.
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null || !(value as Branded)[BRAND]) return false;
     const chain = (value as Branded)[CLASS_BRAND] ?? [];

@@ -30,7 +30,12 @@ export interface ProviderCapabilities {
    */
   encodings: readonly AudioEncoding[];
   /** Accepted sample rates, Hz: the stream keeps the caller's rate inside the range, else resamples to `preferredSampleRate`. */
-  sampleRates: { min: number; max: number };
+  sampleRates: {
+    /** Lowest accepted rate, Hz. */
+    min: number;
+    /** Highest accepted rate, Hz. */
+    max: number;
+  };
   /** Rate used when the caller's rate is outside `sampleRates`, Hz. */
   preferredSampleRate: number;
   /**
@@ -52,15 +57,32 @@ export interface ProviderCapabilities {
 
 /** One result of a session, times relative to the session's first audio byte (ms). */
 export interface ProviderResult {
+  /** `'partial'`: may still change; `'final'`: the segment's last word (later results for it are ignored). */
   type: 'partial' | 'final';
   /** The provider's key of the utterance within the session (RTZR `seq`). Results after a segment's final are ignored. */
   segment: number;
+  /** The recognised text (the whole segment so far, not a delta). */
   text: string;
+  /** Start of the segment, ms since the session's first audio byte. */
   startMs: number;
+  /** End of the segment (finals) or of the audio recognised so far (partials), same clock. */
   endMs: number;
+  /** 0..1, when the provider gives one. */
   confidence?: number;
-  words?: { text: string; startMs: number; endMs: number; confidence?: number }[];
+  /** Word timings, when the provider gives them. */
+  words?: {
+    /** The word. */
+    text: string;
+    /** Start of the word, ms since the session's first audio byte (the stream makes it stream-absolute). */
+    startMs: number;
+    /** End of the word, same clock. */
+    endMs: number;
+    /** 0..1, when the provider gives one. */
+    confidence?: number;
+  }[];
+  /** BCP-47 language the provider reports, when it does (default: the request's). */
   language?: string;
+  /** The provider's message, set only when {@link ConnectRequest.includeRaw} is true. */
   raw?: unknown;
 }
 
@@ -68,6 +90,7 @@ export interface ProviderResult {
 export interface SessionCosts {
   /** Time waited for an access token, ms (0 when cached). */
   tokenMs: number;
+  /** True when no token request was waited for (the token was cached or not needed). */
   tokenCached: boolean;
   /** Connection/handshake time, ms (0 for a pre-warmed socket). */
   connectMs: number;
@@ -81,11 +104,13 @@ export interface ConnectRequest {
   format: Required<AudioFormat>;
   /** BCP-47 language. */
   language: string;
+  /** Whether the stream emits partials (the stream's `interimResults`); a provider may ask its server for none when false. */
   interimResults: boolean;
   /** Attach the provider's message to each result as `raw`. */
   includeRaw?: boolean;
   /** Fires when the stream is aborted; the provider must then reject with an `AbortError` and release everything. */
   signal: AbortSignal;
+  /** The stream's logger (never throws); log at `debug` for per-message detail. */
   logger: Logger;
   /** A result arrived. */
   onResult(result: ProviderResult): void;
@@ -98,6 +123,7 @@ export type EndOutcome = 'closed' | 'timeout';
 
 /** One open connection serving one stream. */
 export interface ProviderSession {
+  /** What opening this session cost (token wait, handshake), reported in the first utterance's `metrics`. */
   readonly costs: SessionCosts;
   /** Bytes accepted by {@link send} but not yet written to the network. */
   readonly bufferedAmount: number;
@@ -130,6 +156,7 @@ export interface WarmupOptions {
 export interface Provider {
   /** Short id used in events and metrics (`'rtzr'`, `'google'`, …). Unique within a recognizer. */
   readonly id: string;
+  /** What it can do and which audio it accepts: the stream converts the caller's audio to fit. */
   readonly capabilities: ProviderCapabilities;
   /** Preferred duration of each audio frame sent, ms (the stream re-chunks to it). Default 100. */
   readonly chunkMs?: number;

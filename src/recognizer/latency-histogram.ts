@@ -15,12 +15,19 @@ const SIZE = LINEAR + (MAX_EXP - 6) * SUB;
 
 /** Count, extremes, mean and percentiles of a set of durations, ms (all 0 when `count` is 0). */
 export interface LatencySummary {
+  /** How many durations were recorded. */
   count: number;
+  /** Shortest, ms. */
   min: number;
+  /** Longest, ms. */
   max: number;
+  /** Arithmetic mean, ms. */
   mean: number;
+  /** Median, ms. */
   p50: number;
+  /** 95th percentile, ms. */
   p95: number;
+  /** 99th percentile, ms. */
   p99: number;
 }
 

@@ -15,6 +15,7 @@ export type { LatencySummary } from './latency-histogram.js';
 export interface ProviderMetrics {
   /** Finals delivered by this provider. */
   utterances: number;
+  /** `finalLatencyMs` of this provider's finals, ms. */
   finalLatencyMs: LatencySummary;
   /** Reconnects to this provider. */
   reconnects: number;
@@ -32,6 +33,7 @@ export interface ProviderMetrics {
 export interface RecognizerMetrics {
   /** `Date.now()` when counting started (the recognizer's creation). */
   since: number;
+  /** Streams by outcome: `started` = `open` + `closed` + `failed` + `aborted`. */
   streams: {
     /** Streams created by `stream()` (and `recognize()`). */
     started: number;

@@ -68,6 +68,7 @@ export interface StreamingRecognizerOptions {
 
 /** `coordinator` payload: the coordinator stopped answering (the recognizer carries on alone) or answers again. */
 export interface CoordinatorEvent {
+  /** `false`: it stopped answering (this process uses its own budgets and token); `true`: it answers again. */
   available: boolean;
   /** The coordinator's name (`'redis'`, `'local'`). */
   coordinator: string;
@@ -77,7 +78,9 @@ export interface CoordinatorEvent {
 
 /** `availability` payload: a provider left or re-entered rotation for new streams. */
 export interface AvailabilityEvent {
+  /** Id of the provider. */
   provider: string;
+  /** `false`: taken out of rotation after a failure (probed after a cooldown); `true`: a probe succeeded, new streams use it again. */
   available: boolean;
   /** Why it became unavailable. */
   reason?: import('../errors/index.js').SttError;
@@ -85,7 +88,13 @@ export interface AvailabilityEvent {
 
 /** Recognizer events. */
 export interface StreamingRecognizerEvents {
+  /**
+   * A provider left rotation for new streams (a stream failed over from it) or came back (a recovery
+   * probe, token plus handshake, succeeded; or another process of the fleet saw it recover). Streams
+   * already running are not moved. See docs/fallback-and-reliability.md.
+   */
   availability: (event: AvailabilityEvent) => void;
+  /** The recognizer's `coordinator` stopped answering or answers again (docs/fleet.md). */
   coordinator: (event: CoordinatorEvent) => void;
 }
 

@@ -56,6 +56,7 @@ import { inspectView } from '../inspection.js';
 /**
  * Everything a stream needs from its recognizer: the argument of the `RecognitionStream`
  * constructor. Not a stable API; create streams with `recognizer.stream()`.
+ * @internal
  */
 export interface StreamInit {
   /** Providers to use, in the order to try them (available ones first). */

@@ -34,7 +34,7 @@ export class SpeechActivity {
   /** Feed input bytes (whole samples); true while speech is going on. */
   push(bytes: Uint8Array): boolean {
     for (const ev of this.endpointer.push(this.pcm(bytes))) {
-      if (ev.type === 'speechstart') this.open(ev.startMs);
+      if (ev.type === 'voicestart') this.open(ev.startMs);
       else {
         this.lastSpeechMs = ev.endMs;
         this.close(ev.endMs);

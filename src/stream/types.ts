@@ -7,16 +7,21 @@ import type { SttError } from '../errors/index.js';
 
 /** A word with stream-absolute times (ms of audio since the stream's first byte). */
 export interface Word {
+  /** The word as the provider wrote it. */
   text: string;
+  /** Start of the word, ms of the stream's audio timeline. */
   startMs: number;
+  /** End of the word, ms of the stream's audio timeline. */
   endMs: number;
-  /** 0..1 */
+  /** The provider's confidence in the word, 0..1, when it gives one. */
   confidence?: number;
 }
 
 /** A partial (interim, may change) or final (will not change) transcript of one utterance. */
 export interface Transcript {
+  /** `'partial'`: interim hypothesis, superseded by later partials and the final; `'final'`: will not change. */
   type: 'partial' | 'final';
+  /** The text, verbatim from the provider (may be `''` for a final of an utterance that had no words). */
   text: string;
   /** 0, 1, 2… per stream; continuous across reconnects and fallback. */
   utteranceId: number;
@@ -40,7 +45,9 @@ export interface Transcript {
 
 /** Cost and latency of one utterance, emitted as `metrics` once per final. */
 export interface UtteranceMetrics {
+  /** The utterance, as in its `final`'s `utteranceId`. */
   utteranceId: number;
+  /** Id of the provider that delivered the final. */
   provider: string;
   /** Duration of the utterance's audio, ms. */
   audioMs: number;
@@ -77,7 +84,9 @@ export interface StreamSummary {
   droppedMs: number;
   /** Every provider that served this stream, in order. */
   providers: string[];
+  /** New connections to the same provider after a failure (`reconnect` events). */
   reconnects: number;
+  /** Switches to another provider (`fallback` events). */
   fallbacks: number;
   /** Why the stream failed or was aborted, when it did not end normally. */
   error?: SttError;
@@ -85,6 +94,7 @@ export interface StreamSummary {
 
 /** `reconnect` payload: a new connection to the same provider starts now. */
 export interface ReconnectEvent {
+  /** Id of the provider reconnected to. */
   provider: string;
   /** 1, 2, 3… counting the attempts of this outage (see docs/fallback-and-reliability.md). */
   attempt: number;
@@ -96,8 +106,11 @@ export interface ReconnectEvent {
 
 /** `fallback` payload: the stream switched provider mid-stream. */
 export interface FallbackEvent {
+  /** Id of the provider the stream leaves. */
   from: string;
+  /** Id of the provider that serves the stream from now on. */
   to: string;
+  /** The failure that caused the switch (`retryable` tells whether `from` may serve again later). */
   reason: SttError;
   /** Audio replayed into the new provider, ms. */
   replayedMs: number;
@@ -114,6 +127,7 @@ export type StreamWarningCode = 'AUDIO_OVER_WINDOW' | (string & {});
 
 /** `warning` payload: something was dropped or degraded without failing the stream. */
 export interface StreamWarning {
+  /** What happened; see {@link StreamWarningCode}. */
   code: StreamWarningCode;
   /** What was dropped or degraded, and why. */
   message: string;
@@ -126,40 +140,172 @@ export interface StreamWarning {
  * it (`open → connecting` when the connection was lost, `→ failed`, `→ closed` on abort).
  */
 export interface StateEvent {
+  /** The state before the change. */
   from: StreamState;
+  /** The state now (`stream.state`). */
   to: StreamState;
+  /** The failure behind the change, when one caused it. */
   reason?: SttError;
 }
 
-/** Typed event map of a {@link RecognitionStream} (listener signatures). */
+/**
+ * Typed event map of a {@link RecognitionStream} (listener signatures), for `stream.on(name, listener)`.
+ *
+ * Times in payloads (`startMs`, `endMs`) are ms of the stream's audio timeline: audio written and
+ * accepted since the first byte, whatever the provider, connection or reconnect. Latencies are wall
+ * time, ms.
+ *
+ * Order guarantees:
+ * - Per utterance: `speechstart` → `partial`* → `final` → `speechend` → `metrics`, with the same
+ *   `utteranceId`; `final`, `speechend` and `metrics` are emitted back to back. Utterance ids count
+ *   0, 1, 2… in the order utterances start, continuously across reconnects and fallbacks, and no
+ *   final is ever delivered twice.
+ * - Connections: `state` (`connecting → open`) then `open`; after a failure `state`
+ *   (`open → connecting`, with the reason), then `reconnect` or `fallback`, then `open` again.
+ * - End: `close` is always the last event, exactly once, for every stream (ended, aborted or
+ *   failed); a failure emits `state` (`→ failed`), then `error`, then `close`. No listener is
+ *   called after `close` (the stream removes them all).
+ *
+ * See docs/getting-started.md for an example and docs/fallback-and-reliability.md for recovery.
+ */
 export interface RecognitionStreamEvents {
+  /**
+   * The lifecycle state changed ({@link StreamState}): `connecting → open` when the first
+   * connection is ready, `open → connecting` when it was lost (with `reason`), `→ ending` on
+   * `end()`, then `→ closed` or `→ failed`. Not emitted for the initial `connecting`. While
+   * `ending`, recovery goes on without a state change.
+   */
   state: (event: StateEvent) => void;
+  /**
+   * A provider connection is ready and serves the stream from now on: the first one, and each new
+   * one after a `reconnect` or `fallback`. `provider` is its id (also `stream.provider`). Audio
+   * written before it was queued, not lost.
+   */
   open: (event: { provider: string }) => void;
+  /**
+   * The first result (partial or final) of a new utterance arrived: the caller is speaking. Once
+   * per `utteranceId`, just before that result's event (its first `partial`, or its `final` when no
+   * partial came first); an utterance that continues on a new connection after a failure does not
+   * start again.
+   * `startMs` is the utterance's start in the audio timeline. The usual trigger for barge-in. (The
+   * energy {@link Endpointer}'s `voicestart` is a different thing: voiced audio, no recognition.)
+   */
   speechstart: (event: { utteranceId: number; startMs: number }) => void;
+  /**
+   * An interim hypothesis of the open utterance ({@link Transcript} with `type: 'partial'`); later
+   * partials and the final supersede it. Only with `interimResults: true` (the default).
+   */
   partial: (transcript: Transcript) => void;
+  /**
+   * The utterance's text that will not change ({@link Transcript} with `type: 'final'`), with
+   * `latencyMs` (wall ms from writing the audio at `endMs` to this event). Exactly once per
+   * utterance; also collected, in order, in {@link StreamSummary.transcripts}.
+   */
   final: (transcript: Transcript) => void;
+  /**
+   * The utterance ended: emitted right after its `final`, with its id and `endMs` (same as the
+   * final's). Not a voice-activity decision; see the {@link Endpointer} for that.
+   */
   speechend: (event: { utteranceId: number; endMs: number }) => void;
+  /**
+   * Cost and latency of the utterance ({@link UtteranceMetrics}): one per final, right after its
+   * `speechend`. Also aggregated by `recognizer.metrics()`.
+   */
   metrics: (metrics: UtteranceMetrics) => void;
+  /**
+   * A new connection to the same provider starts now, after a transient failure and its backoff
+   * (`delayMs`, at least the server's `Retry-After`); the audio not yet final is replayed into it.
+   * Followed by `open` when it is ready (or another `reconnect`/`fallback` if it fails too).
+   */
   reconnect: (event: ReconnectEvent) => void;
+  /**
+   * The stream switched to the next provider mid-stream (`from` → `to`, `reason`); the audio not yet
+   * final (`replayedMs`) is replayed into it. Utterance ids and times continue. Followed by `open`.
+   */
   fallback: (event: FallbackEvent) => void;
+  /**
+   * The stream failed: it gave up (docs/fallback-and-reliability.md) and the {@link SttError} is also
+   * `summary.error`. With one provider (or `fallback: false`) it is that provider's last error, a
+   * {@link TimeoutError} when no connection could be made within `giveUpAfterMs` and nothing else
+   * failed; with several, an {@link AllProvidersFailedError} carrying each one's last error. Emitted
+   * after `state` (`→ failed`) and before `close`. Not emitted for `abort()` or the `signal` (their
+   * `close` carries an {@link AbortError}). Emitting it with no listener never throws.
+   */
   error: (error: SttError) => void;
+  /**
+   * The stream is over: always the last event, exactly once, whether it ended (`end()`), was aborted
+   * or failed. The payload is the {@link StreamSummary} that `end()` resolves with; `summary.error`
+   * says why when it did not end normally; on `abort()` it is emitted before `abort()` returns.
+   * The stream has closed its connection and cleared its timers.
+   */
   close: (summary: StreamSummary) => void;
+  /**
+   * After a `write()` returned false, the queued audio (internal queue plus socket buffer) fell below
+   * `highWaterMark`: writing may resume. Only while `connecting` or `open`; `pipeFrom()` waits for it.
+   */
   drain: () => void;
+  /**
+   * Something was dropped or degraded without failing the stream ({@link StreamWarning}); today
+   * `AUDIO_OVER_WINDOW` (audio over `replayWindowMs` dropped, counted in `droppedMs`), emitted from
+   * inside the `write()` that dropped it: once per episode, and for every chunk larger than the window.
+   */
   warning: (warning: StreamWarning) => void;
 }
 
 /** One item of the stream's async iteration. An `error` is thrown by the iterator rather than yielded. */
 export type RecognitionEvent =
-  | ({ type: 'state' } & StateEvent)
-  | ({ type: 'open' } & { provider: string })
-  | { type: 'speechstart'; utteranceId: number; startMs: number }
+  | ({
+      /** A `state` event. */
+      type: 'state';
+    } & StateEvent)
+  | ({
+      /** An `open` event. */
+      type: 'open';
+    } & {
+      /** Id of the provider whose connection is ready. */
+      provider: string;
+    })
+  | {
+      /** A `speechstart` event. */
+      type: 'speechstart';
+      /** The utterance that started. */
+      utteranceId: number;
+      /** Its start in the stream's audio timeline, ms. */
+      startMs: number;
+    }
   | Transcript
-  | { type: 'speechend'; utteranceId: number; endMs: number }
-  | { type: 'metrics'; metrics: UtteranceMetrics }
-  | ({ type: 'reconnect' } & ReconnectEvent)
-  | ({ type: 'fallback' } & FallbackEvent)
-  | ({ type: 'warning' } & StreamWarning)
-  | { type: 'close'; summary: StreamSummary };
+  | {
+      /** A `speechend` event. */
+      type: 'speechend';
+      /** The utterance that ended (its final came just before). */
+      utteranceId: number;
+      /** Its end in the stream's audio timeline, ms. */
+      endMs: number;
+    }
+  | {
+      /** A `metrics` event. */
+      type: 'metrics';
+      /** The utterance's cost and latency. */
+      metrics: UtteranceMetrics;
+    }
+  | ({
+      /** A `reconnect` event. */
+      type: 'reconnect';
+    } & ReconnectEvent)
+  | ({
+      /** A `fallback` event. */
+      type: 'fallback';
+    } & FallbackEvent)
+  | ({
+      /** A `warning` event. */
+      type: 'warning';
+    } & StreamWarning)
+  | {
+      /** The `close` event: always the last item. */
+      type: 'close';
+      /** What the stream delivered (as `end()` resolves with). */
+      summary: StreamSummary;
+    };
 
 /**
  * Lifecycle state of a stream: `connecting` (no connection serves it yet, or it is being

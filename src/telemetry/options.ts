@@ -9,11 +9,13 @@
 
 /** Anything with OpenTelemetry's `TracerProvider.getTracer()` (an SDK `TracerProvider`, `trace.getTracerProvider()`). */
 export interface TelemetryTracerProvider {
+  /** Returns the tracer of an instrumentation scope; the library asks for `'streaming-stt'` and its version. */
   getTracer(name: string, version?: string): unknown;
 }
 
 /** Anything with OpenTelemetry's `MeterProvider.getMeter()` (an SDK `MeterProvider`, `metrics.getMeterProvider()`). */
 export interface TelemetryMeterProvider {
+  /** Returns the meter of an instrumentation scope; the library asks for `'streaming-stt'` and its version. */
   getMeter(name: string, version?: string): unknown;
 }
 

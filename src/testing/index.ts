@@ -3,6 +3,7 @@
  * protocol on 127.0.0.1 (random port), and a Twilio Media Streams call
  * simulator, for offline development and CI.
  * @packageDocumentation
+ * @module streaming-stt/testing
  */
 export * from './rtzr/index.js';
 export * from './google/index.js';

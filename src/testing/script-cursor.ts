@@ -20,7 +20,10 @@
 export class ScriptCursor {
   private next = 0;
 
-  constructor(readonly texts: readonly string[]) {}
+  constructor(
+    /** The script: ground-truth texts, one per utterance, in order. */
+    readonly texts: readonly string[],
+  ) {}
 
   /** Lines delivered so far (committed by a sent final). */
   get committed(): number {

@@ -164,7 +164,7 @@ export class UtteranceAssembler {
   /** Apply endpointer decisions (times in stream ms). */
   onEndpointer(events: readonly EndpointerEvent[]): void {
     for (const ev of events) {
-      if (ev.type === 'speechstart') {
+      if (ev.type === 'voicestart') {
         this.pending.push({ segment: this.nextSegment++, start: ev.startMs, words: [] });
         if (this.pending.length > MAX_PENDING) this.evictOldest();
       } else {

@@ -9,9 +9,14 @@ import { readFileSync } from 'node:fs';
 import { ConfigurationError } from '../../errors/index.js';
 import type { GoogleStreamingOptions } from './streaming/options.js';
 
-/** The fields of a service-account key file this provider uses. */
+/**
+ * The fields of a service-account key file (JSON) this provider uses, with the file's names. Source:
+ * https://developers.google.com/identity/protocols/oauth2/service-account#httprest.
+ */
 export interface ServiceAccountCredentials {
+  /** The service account's e-mail, the JWT issuer (`iss`). */
   client_email: string;
+  /** PEM private key (`-----BEGIN PRIVATE KEY-----…`) that signs the JWT; never logged. */
   private_key: string;
   /** Default `https://oauth2.googleapis.com/token`. */
   token_uri?: string;

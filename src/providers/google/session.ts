@@ -145,7 +145,7 @@ export class GoogleUtteranceSession implements ProviderSession {
 
   private handle(events: readonly EndpointerEvent[]): void {
     for (const ev of events) {
-      if (ev.type === 'speechstart') {
+      if (ev.type === 'voicestart') {
         this.utteranceFrom = Math.max(0, this.toBytes(ev.startMs - this.init.opts.preRollMs));
         continue;
       }

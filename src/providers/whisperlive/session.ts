@@ -138,7 +138,7 @@ export class WhisperLiveSession extends WsSession {
   }
 
   private onSpeech(events: readonly EndpointerEvent[]): void {
-    for (const ev of events) if (ev.type === 'speechend') this.speechEndMs = Math.max(this.speechEndMs, ev.endMs);
+    for (const ev of events) if (ev.type === 'voiceend') this.speechEndMs = Math.max(this.speechEndMs, ev.endMs);
   }
 
   private onFlushed(): void {

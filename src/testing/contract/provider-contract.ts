@@ -47,7 +47,9 @@ import type { ConnectRequest, EndOutcome, Provider, ProviderResult, ProviderSess
 
 /** The test functions the suite registers its checks with (vitest's, jest's, node:test's…). */
 export interface ContractTestApi {
+  /** Registers a group of checks (`describe` of vitest, jest or `node:test`). */
   describe(name: string, fn: () => void): void;
+  /** Registers one async check with its timeout, ms (`it`/`test` of vitest, jest or `node:test`). */
   it(name: string, fn: () => Promise<void>, timeoutMs?: number): void;
 }
 

@@ -169,7 +169,7 @@ class FasterWhisperEmulatorServer implements FasterWhisperEmulator {
  * // … emu.counters.wordsResent, emu.faults.dropAll() …
  * await emu.close();
  * ```
- * @throws {@link ConfigurationError} for invalid options.
+ * @throws {@link streaming-stt!ConfigurationError} for invalid options.
  */
 export async function startFasterWhisperEmulator(options: FasterWhisperEmulatorOptions = {}): Promise<FasterWhisperEmulator> {
   const emulator = new FasterWhisperEmulatorServer(options);

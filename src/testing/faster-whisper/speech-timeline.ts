@@ -69,7 +69,7 @@ export class SpeechTimeline {
   /** Apply endpointer events (ms). */
   onEvents(events: readonly EndpointerEvent[]): void {
     for (const ev of events) {
-      if (ev.type === 'speechstart') {
+      if (ev.type === 'voicestart') {
         const text = this.nextText();
         const words = text
           .split(/\s+/u)

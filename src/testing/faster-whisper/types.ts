@@ -19,6 +19,7 @@ export interface FasterWhisperScriptInfo {
   connectionId: number;
   /** The upgrade request's path and query. */
   path: string;
+  /** The upgrade request's HTTP headers. */
   headers: IncomingHttpHeaders;
 }
 
@@ -144,7 +145,9 @@ export interface FasterWhisperEmulator {
   readonly chunkDurationMs: number;
   /** The overlap it uses, ms. */
   readonly overlapDurationMs: number;
+  /** Live counters (read them at any time). */
   readonly counters: FasterWhisperEmulatorCounters;
+  /** Fault injection. */
   readonly faults: FasterWhisperFaults;
   /** The last 1000 connections, oldest first (entries update live). */
   readonly connectionsLog: FasterWhisperConnectionLogEntry[];

@@ -52,7 +52,7 @@ function bounded<T>(list: T[], entry: T): void {
  * const google = await startGoogleStreamingEmulator({ script: ['안녕하세요'] });
  * const provider = new GoogleProvider({ mode: 'streaming', endpoint: google.endpoint });
  * ```
- * @throws {@link ConfigurationError} when an option is invalid or a package is missing.
+ * @throws {@link streaming-stt!ConfigurationError} when an option is invalid or a package is missing.
  */
 export async function startGoogleStreamingEmulator(options: GoogleStreamingEmulatorOptions = {}): Promise<GoogleStreamingEmulator> {
   const rules: CallRules = {

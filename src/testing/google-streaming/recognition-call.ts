@@ -221,7 +221,7 @@ export class RecognitionCall {
   private handle(events: readonly EndpointerEvent[]): void {
     const setup = this.setup!;
     for (const ev of events) {
-      if (ev.type === 'speechstart') {
+      if (ev.type === 'voicestart') {
         this.utterance = { startMs: ev.startMs, text: this.takeLine(), nextPartialAt: ev.startMs + this.ctx.latency.partialIntervalMs, shown: 0 };
         if (setup.voiceActivityEvents) this.send(speechEventResponse(setup, 'SPEECH_ACTIVITY_BEGIN', ev.startMs));
         continue;

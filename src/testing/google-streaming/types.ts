@@ -86,9 +86,11 @@ export interface GoogleStreamingEmulatorCounters {
 
 /** One stream's first request, as received (the `streamingConfig`, and the v2 `recognizer`). */
 export interface GoogleStreamingRequestLogEntry {
+  /** API version of the stream (`google.cloud.speech.v1` or `v2` service). */
   version: 'v1' | 'v2';
   /** v2 only. */
   recognizer?: string;
+  /** The `streamingConfig` of the first request, as decoded from protobuf. */
   streamingConfig: Record<string, unknown>;
 }
 
@@ -96,6 +98,7 @@ export interface GoogleStreamingRequestLogEntry {
 export interface GoogleStreamingStreamLogEntry {
   /** 1-based id, in the order streams started. */
   id: number;
+  /** API version of the stream. */
   version: 'v1' | 'v2';
   /** Audio received, ms. */
   audioMs: number;
@@ -121,14 +124,22 @@ export interface GoogleStreamingFaults {
 export interface GoogleStreamingEmulator {
   /** `http://127.0.0.1:<port>`: pass as `GoogleProvider`'s `endpoint` (plaintext gRPC, no credentials). */
   readonly endpoint: string;
+  /** Interface it listens on (default `127.0.0.1`). */
   readonly host: string;
+  /** TCP port it listens on (random). */
   readonly port: number;
+  /** Live counters (read them at any time). */
   readonly counters: GoogleStreamingEmulatorCounters;
+  /** Fault injection. */
   readonly faults: GoogleStreamingFaults;
   /** The last streams' first requests (bounded, last 100). */
   readonly requests: readonly GoogleStreamingRequestLogEntry[];
   /** The last streams' outcomes (bounded, last 100), in the order they ended. */
   readonly streamsLog: readonly GoogleStreamingStreamLogEntry[];
+  /**
+   * Change the latency knobs from now on; omitted ones keep their value.
+   * @throws {@link streaming-stt!ConfigurationError} for an invalid value (as the options').
+   */
   setLatency(latency: GoogleStreamingLatency): void;
   /** Stop: end every open stream (`UNAVAILABLE`), close the server and every timer. Idempotent. */
   close(): Promise<void>;

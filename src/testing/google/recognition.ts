@@ -71,7 +71,7 @@ export function recognize(req: ParsedRequest, cursor: ScriptCursor, ahead = 0): 
   const results: Record<string, unknown>[] = [];
   let lines = 0;
   for (const ev of events) {
-    if (ev.type !== 'speechend') continue;
+    if (ev.type !== 'voiceend') continue;
     const text = cursor.peek(ahead + lines++);
     const words = text.split(/\s+/).filter(Boolean);
     const span = Math.max(1, ev.endMs - ev.startMs);

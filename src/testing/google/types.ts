@@ -22,8 +22,13 @@ export interface GoogleEmulatorOptions {
   apiKey?: string;
   /** Lifetime of issued OAuth2 tokens, seconds. Default 3600. */
   tokenLifetimeSec?: number;
-  /** Latency knobs, ms: `processingMs` delays each recognize reply, `authMs` each token reply. Defaults 0. */
-  latency?: { processingMs?: number; authMs?: number };
+  /** Latency knobs, ms. Defaults 0. */
+  latency?: {
+    /** Delay of each recognize reply, ms. */
+    processingMs?: number;
+    /** Delay of each OAuth2 token reply, ms. */
+    authMs?: number;
+  };
   /** Interface to bind. Default 127.0.0.1. */
   host?: string;
 }
@@ -32,16 +37,19 @@ export interface GoogleEmulatorOptions {
 export interface GoogleScriptInfo {
   /** `config.languageCode` of the request, as sent. */
   languageCode: string;
+  /** The request's HTTP headers. */
   headers: IncomingHttpHeaders;
 }
 
 /** Live counters. */
 export interface GoogleEmulatorCounters {
+  /** `speech:recognize` requests received. */
   recognizeRequests: number;
   /** Requests answered with results (non-empty). */
   recognized: number;
   /** Requests answered with an error status (injected or validation). */
   failures: number;
+  /** OAuth2 token requests received (service-account JWT grants). */
   tokenRequests: number;
   /** Audio bytes received (decoded from base64). */
   audioBytes: number;
@@ -80,11 +88,24 @@ export interface GoogleEmulator {
   /** The accepted API key. */
   readonly apiKey: string;
   /** A service-account key whose `token_uri` points at this emulator (its own RSA key pair). */
-  readonly serviceAccount: { client_email: string; private_key: string; token_uri: string };
+  readonly serviceAccount: {
+    /** The service account's e-mail. */
+    client_email: string;
+    /** PEM private key. */
+    private_key: string;
+    /** This emulator's token endpoint. */
+    token_uri: string;
+  };
+  /** Live counters (read them at any time). */
   readonly counters: GoogleEmulatorCounters;
+  /** Fault injection. */
   readonly faults: GoogleFaults;
   /** The last requests' `config` objects (bounded, last 100). */
   readonly requests: readonly Record<string, unknown>[];
+  /**
+   * Change the latency knobs (as {@link GoogleEmulatorOptions.latency}) from now on; omitted ones keep their value.
+   * @throws {@link streaming-stt!ConfigurationError} for a value that is not a number >= 0.
+   */
   setLatency(latency: { processingMs?: number; authMs?: number }): void;
   /** Close the server, every socket and timer. Idempotent. */
   close(): Promise<void>;

@@ -229,7 +229,7 @@ class RtzrEmulatorServer implements RtzrEmulator {
  * // `${emu.websocketUrl}/v1/transcribe:streaming?sample_rate=8000&encoding=MULAW`
  * await emu.close();
  * ```
- * @throws {@link ConfigurationError} for invalid options.
+ * @throws {@link streaming-stt!ConfigurationError} for invalid options.
  */
 export async function startRtzrEmulator(options: RtzrEmulatorOptions = {}): Promise<RtzrEmulator> {
   if (options.latency) checkLatency(options.latency);

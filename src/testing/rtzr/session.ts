@@ -165,7 +165,7 @@ export class RtzrSession {
 
   private handleEvents(events: readonly EndpointerEvent[]): void {
     for (const ev of events) {
-      if (ev.type === 'speechstart') {
+      if (ev.type === 'voicestart') {
         const seq = this.nextSeq++;
         const intervalMs = this.ctx.latency.partialIntervalMs;
         this.utterance = {

@@ -7,7 +7,9 @@ import type { ScriptCursor } from '../script-cursor.js';
 
 /** Client credentials accepted by `POST /v1/authenticate`. */
 export interface RtzrCredentials {
+  /** `client_id` form field of the request. */
   clientId: string;
+  /** `client_secret` form field of the request. */
   clientSecret: string;
 }
 

@@ -116,11 +116,11 @@ function toText(data: RawData): string {
  * @returns what was sent, what the server sent back (marks, clears, media, invalid frames), timing
  * and how the socket closed. Resolves also when the server closes the socket early
  * (`sent.stop` is then false).
- * @throws {@link AudioFormatError} (`INVALID_AUDIO`) for audio it cannot read (before connecting);
- * {@link ConfigurationError} (`INVALID_CONFIG`) for invalid options; {@link ConnectionError}
+ * @throws {@link streaming-stt!AudioFormatError} (`INVALID_AUDIO`) for audio it cannot read (before connecting);
+ * {@link streaming-stt!ConfigurationError} (`INVALID_CONFIG`) for invalid options; {@link streaming-stt!ConnectionError}
  * (`CONNECTION_FAILED`, with `status` when the server answered the handshake with an HTTP error,
- * e.g. 403 for a bad signature); {@link TimeoutError} (`TIMEOUT`) when the handshake takes longer
- * than `connectTimeoutMs`; {@link AbortError} (`ABORTED`) when `signal` aborts.
+ * e.g. 403 for a bad signature); {@link streaming-stt!TimeoutError} (`TIMEOUT`) when the handshake takes longer
+ * than `connectTimeoutMs`; {@link streaming-stt!AbortError} (`ABORTED`) when `signal` aborts.
  */
 export async function simulateTwilioCall(options: SimulateTwilioCallOptions): Promise<TwilioCallResult> {
   const o = resolve(options);

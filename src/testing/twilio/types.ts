@@ -1,5 +1,6 @@
 /**
- * Public types of `simulateTwilioCall()`.
+ * Public types of `simulateTwilioCall()`. Message shapes follow Twilio's Media Streams protocol:
+ * https://www.twilio.com/docs/voice/media-streams/websocket-messages.
  * @module
  */
 import type { AudioFormat } from '../../audio/format.js';
@@ -18,9 +19,24 @@ import type { AudioFormat } from '../../audio/format.js';
  *   for testing how a server copes with malformed input.
  */
 export type TwilioCallEvent =
-  | { atMs: number; dtmf: string }
-  | { atMs: number; mark: string }
-  | { atMs: number; raw: string | Uint8Array };
+  | {
+      /** Call time to send it at, ms of audio sent (negative: before `start`). */
+      atMs: number;
+      /** The key pressed: one of `0`–`9`, `*`, `#`, `A`–`D`. */
+      dtmf: string;
+    }
+  | {
+      /** Call time to send it at, ms of audio sent (negative: before `start`). */
+      atMs: number;
+      /** `mark.name` of the mark message. */
+      mark: string;
+    }
+  | {
+      /** Call time to send it at, ms of audio sent (negative: before `start`). */
+      atMs: number;
+      /** The frame, sent verbatim: a string as a text frame, bytes as a binary frame. */
+      raw: string | Uint8Array;
+    };
 
 /** Signing of the WebSocket handshake, as Twilio does when the account has an Auth Token. */
 export interface TwilioSignatureOptions {
@@ -92,6 +108,7 @@ export interface SimulateTwilioCallOptions {
 
 /** A `mark` the server sent, or one the simulator echoed. */
 export interface TwilioMarkRecord {
+  /** `mark.name`. */
   name: string;
   /** Call time when it arrived (ms since `start` was sent, wall clock). */
   atMs: number;
@@ -104,9 +121,15 @@ export interface TwilioReceived {
   /** `mark` messages, in order. */
   marks: TwilioMarkRecord[];
   /** `clear` messages, in order. */
-  clears: { atMs: number; streamSid: string }[];
+  clears: {
+    /** Call time when it arrived (ms since `start` was sent, wall clock). */
+    atMs: number;
+    /** The `streamSid` it named. */
+    streamSid: string;
+  }[];
   /** Outbound `media` (audio the server played to the caller). */
   media: {
+    /** Outbound `media` messages received. */
     messages: number;
     /** mu-law bytes received in total. */
     bytes: number;
@@ -117,18 +140,27 @@ export interface TwilioReceived {
    * Frames Twilio would reject with error 31951 (not JSON, unknown event, missing `streamSid`,
    * a different `streamSid`, bad base64) or binary frames, with the reason (at most 100 kept).
    */
-  invalid: { atMs: number; reason: string }[];
+  invalid: {
+    /** Call time when it arrived (ms since `start` was sent, wall clock). */
+    atMs: number;
+    /** What Twilio would object to. */
+    reason: string;
+  }[];
 }
 
 /** The outcome of {@link simulateTwilioCall}. */
 export interface TwilioCallResult {
+  /** The call's `streamSid` (given or generated, `MZ…`). */
   streamSid: string;
+  /** The call's `callSid` (given or generated, `CA…`). */
   callSid: string;
+  /** The call's `accountSid` (given or generated, `AC…`). */
   accountSid: string;
   /** What the simulator sent. */
   sent: {
     /** Text and binary frames sent, all kinds. */
     messages: number;
+    /** `media` messages sent (one per `frameMs` of audio). */
     mediaFrames: number;
     /** Audio sent, ms (mu-law bytes / 8). */
     audioMs: number;
@@ -137,6 +169,7 @@ export interface TwilioCallResult {
     /** Whether `stop` was sent (false when `sendStop` is false or the server closed first). */
     stop: boolean;
   };
+  /** What the server sent back. */
   received: TwilioReceived;
   /** Wall-clock timing, ms. */
   timing: {
@@ -148,5 +181,12 @@ export interface TwilioCallResult {
     totalMs: number;
   };
   /** How the socket closed. */
-  close: { code: number; reason: string; initiatedBy: 'server' | 'client' };
+  close: {
+    /** WebSocket close code (1006 when the socket dropped without a close frame). */
+    code: number;
+    /** Close reason, UTF-8. */
+    reason: string;
+    /** Which side closed first. */
+    initiatedBy: 'server' | 'client';
+  };
 }

@@ -194,7 +194,7 @@ class WhisperLiveEmulatorServer implements WhisperLiveEmulator {
  * // … emu.counters.segmentsResent, emu.faults.failModelLoad() …
  * await emu.close();
  * ```
- * @throws {@link ConfigurationError} for invalid options.
+ * @throws {@link streaming-stt!ConfigurationError} for invalid options.
  */
 export async function startWhisperLiveEmulator(options: WhisperLiveEmulatorOptions = {}): Promise<WhisperLiveEmulator> {
   const emulator = new WhisperLiveEmulatorServer(options);

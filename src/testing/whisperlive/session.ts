@@ -296,7 +296,7 @@ export class WhisperLiveEmulatorSession {
   private onEvents(events: readonly EndpointerEvent[]): void {
     if (this.loop) {
       for (const ev of events) {
-        if (ev.type === 'speechstart') this.utterances.push({ start: ev.startMs, text: this.nextText() });
+        if (ev.type === 'voicestart') this.utterances.push({ start: ev.startMs, text: this.nextText() });
         else {
           const open = this.utterances.findLast((u) => u.end === undefined);
           if (open) open.end = Math.max(ev.endMs, open.start + 1);
@@ -305,7 +305,7 @@ export class WhisperLiveEmulatorSession {
       return;
     }
     for (const ev of events) {
-      if (ev.type === 'speechstart') {
+      if (ev.type === 'voicestart') {
         this.open = { start: ev.startMs, text: this.nextText(), shown: 0 };
       } else if (this.open && this.open.text === '') {
         this.open = undefined; // the server's VAD dropped it: no segment

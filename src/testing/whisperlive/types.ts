@@ -21,6 +21,7 @@ export interface WhisperLiveScriptInfo {
   connectionId: number;
   /** The client's options message. */
   options: Record<string, unknown>;
+  /** The upgrade request's HTTP headers. */
   headers: IncomingHttpHeaders;
 }
 
@@ -109,12 +110,15 @@ export interface WhisperLiveEmulatorCounters {
 
 /** One entry of {@link WhisperLiveEmulator.connectionsLog}. */
 export interface WhisperLiveConnectionLogEntry {
+  /** 1-based connection id. */
   id: number;
   /** The client's options message, once received. */
   options?: Record<string, unknown>;
   /** The upgrade request's `Authorization` header was present. */
   authorization: boolean;
+  /** `Date.now()` when the upgrade completed. */
   openedAt: number;
+  /** `Date.now()` when the socket closed. */
   closedAt?: number;
   /** WebSocket close code (1006 when terminated without a close frame). */
   closeCode?: number;
@@ -124,7 +128,14 @@ export interface WhisperLiveConnectionLogEntry {
    * With `modelPassMs`: the audio window of each model pass, ms, and whether its result was
    * discarded because `END_OF_AUDIO` (or the close) came while it ran (the last 1000).
    */
-  passes?: { fromMs: number; toMs: number; discarded: boolean }[];
+  passes?: {
+    /** Start of the pass's audio window, ms of the connection's audio. */
+    fromMs: number;
+    /** End of the window, same clock. */
+    toMs: number;
+    /** The result was thrown away (the client ended or closed while the pass ran). */
+    discarded: boolean;
+  }[];
 }
 
 /** HTTP statuses {@link WhisperLiveFaults.rejectConnections} can inject. */
@@ -160,7 +171,9 @@ export interface WhisperLiveFaults {
 export interface WhisperLiveEmulator {
   /** WebSocket URL, e.g. `ws://127.0.0.1:PORT` (any path is accepted). */
   readonly url: string;
+  /** Live counters (read them at any time). */
   readonly counters: WhisperLiveEmulatorCounters;
+  /** Fault injection. */
   readonly faults: WhisperLiveFaults;
   /** The last 1000 connections, oldest first (entries update live). */
   readonly connectionsLog: WhisperLiveConnectionLogEntry[];
