@@ -4,6 +4,7 @@
  */
 import type { AudioFormat } from '../audio/format.js';
 import type { SttError } from '../errors/index.js';
+import type { KeywordOption } from '../providers/provider.js';
 
 /** A word with stream-absolute times (ms of audio since the stream's first byte). */
 export interface Word {
@@ -79,6 +80,8 @@ export interface StreamSummary {
   providers: string[];
   reconnects: number;
   fallbacks: number;
+  /** Handovers to a new connection (`handover` events: reconfigure, rotation, switch-back). */
+  handovers: number;
   /** Why the stream failed or was aborted, when it did not end normally. */
   error?: SttError;
 }
@@ -101,6 +104,57 @@ export interface FallbackEvent {
   reason: SttError;
   /** Audio replayed into the new provider, ms. */
   replayedMs: number;
+}
+
+/**
+ * Why a stream moved to a new connection:
+ * - `'reconfigure'`: `stream.reconfigure()` changed options that only a new connection takes;
+ * - `'rotation'`: the connection neared its provider's stream limit (`Provider.maxStreamMs`,
+ *   `rotateAfterMs`; Google's ~5-minute `StreamingRecognize` limit);
+ * - `'switchback'`: after a fallback, the higher-priority provider is available again
+ *   (`fallback.switchBack`).
+ */
+export type HandoverReason = 'reconfigure' | 'rotation' | 'switchback';
+
+/**
+ * `handover` payload: the stream moved to a new connection, opened ahead while the old one kept
+ * serving (make-before-break), at an utterance boundary. No word is lost or repeated: the new
+ * connection is sent the audio after the last final, the old one is closed and whatever it still
+ * sends is ignored; `utteranceId`s and times continue. See docs/fallback-and-reliability.md
+ * ("Handover") for the boundary, the bounds and what happens when no boundary comes.
+ */
+export interface HandoverEvent {
+  /** Provider of the old connection. */
+  from: string;
+  /** Provider of the new connection (the same as `from` for a reconfigure or a rotation). */
+  to: string;
+  reason: HandoverReason;
+  /**
+   * No utterance boundary came in time (`fallback.handoverWaitMs`, or the provider's `maxStreamMs`):
+   * the utterance in progress continues on the new connection under the same `utteranceId`,
+   * re-recognised from its start.
+   */
+  forced: boolean;
+  /** Audio sent again to the new connection at once (after the last final), ms. */
+  replayedMs: number;
+}
+
+/**
+ * What `stream.reconfigure()` can change mid-call. Every field is optional; a field left out keeps
+ * its current value.
+ */
+export interface ReconfigureOptions {
+  /** BCP-47 language of the new connection. */
+  language?: string;
+  /** Emit `partial` events. */
+  interimResults?: boolean;
+  /** Keywords to boost (replaces the list; `[]` clears it). See {@link StreamOptions.keywords}. */
+  keywords?: readonly KeywordOption[];
+  /**
+   * Decoder options by provider id, merged key by key into the current ones (a key set to
+   * `undefined` goes back to the provider's own option). See {@link StreamOptions.providerOptions}.
+   */
+  providerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 /**
@@ -146,6 +200,8 @@ export interface RecognitionStreamEvents {
   close: (summary: StreamSummary) => void;
   drain: () => void;
   warning: (warning: StreamWarning) => void;
+  /** Moved to a new connection at an utterance boundary (see {@link HandoverEvent}). */
+  handover: (event: HandoverEvent) => void;
 }
 
 /** One item of the stream's async iteration. An `error` is thrown by the iterator rather than yielded. */
@@ -159,6 +215,7 @@ export type RecognitionEvent =
   | ({ type: 'reconnect' } & ReconnectEvent)
   | ({ type: 'fallback' } & FallbackEvent)
   | ({ type: 'warning' } & StreamWarning)
+  | ({ type: 'handover' } & HandoverEvent)
   | { type: 'close'; summary: StreamSummary };
 
 /**
@@ -199,4 +256,20 @@ export interface StreamOptions {
    * `capabilities.endTimeoutMs` (Whisper servers: seconds per model pass), else 5000.
    */
   endTimeoutMs?: number;
+  /**
+   * Keywords to boost in this stream, for every provider that takes keywords (RTZR: its `keywords`
+   * handshake parameter, `'word'` or `[word, score]`, Hangul only; providers without per-stream
+   * options ignore them). Replaces the provider's own `keywords` option for this stream. Change it
+   * mid-call with `stream.reconfigure()`.
+   * @throws {@link ConfigurationError} from `recognizer.stream()` when a provider rejects them.
+   */
+  keywords?: readonly KeywordOption[];
+  /**
+   * Decoder options for this stream by provider id, with the names of that provider's own options,
+   * e.g. `{ rtzr: { epdTime: 0.8, useItn: false } }`. Only providers with
+   * `Provider.checkSessionOptions` take them (RTZR: see docs/rtzr.md).
+   * @throws {@link ConfigurationError} from `recognizer.stream()` for an unknown provider id, a
+   * provider that takes no per-stream options, or an option the provider rejects.
+   */
+  providerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
