@@ -125,9 +125,16 @@ export class Link {
   /**
    * Retire now (nothing more is sent, whatever arrives is ignored by the stream) and close the
    * session after `lingerMs`, so what is in flight on it (a WebSocket ping the server sent to learn
-   * that its last final arrived) completes; then `closed()`. {@link abort} closes it at once.
+   * that its last final arrived) completes; then `closed()`. A session that still holds audio it
+   * would go on sending (one that paces audio, Google's) is closed at once instead: the old
+   * connection must hear nothing after the switch. {@link abort} closes it at once.
    */
   closeQuietly(lingerMs: number, closed: () => void): void {
+    if ((this.session?.bufferedAmount ?? 0) > 0) {
+      this.abort();
+      closed();
+      return;
+    }
     this.retired = true;
     this.inflight = 0;
     this.lingering = setTimeout(() => {

@@ -492,14 +492,24 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
 
   /**
    * The utterance boundary of a handover: every utterance the serving connection reported has its
-   * final (and none is waiting to continue after a reconnect). Speech the connection has not
-   * reported yet is not cut by a switch: the new connection hears it from the replay.
+   * final (none is waiting to continue after a reconnect either), and the audio that connection has
+   * been sent since the last final is silence by the energy endpointer: a pause, as far as the
+   * connection heard. Switching then cuts nothing: the old connection heard only silence after its
+   * last final; the new one is sent everything after that final (speech the caller started since
+   * included).
    */
   private atBoundary(): boolean {
     const link = this.sup.link;
     if (!link || this.closed || this.adopt) return false;
     for (const u of link.segments.values()) if (!u.finalized) return false;
-    return true;
+    // what left this process for the connection (a session that paces audio, Google's, holds some back)
+    const heardMs = link.sent / this.inBytesPerMs - link.pendingWireBytes / link.wireBytesPerMs;
+    return !this.activity.speechBetween(this.committedMs + SPEECH_AFTER_FINAL_MS, heardMs);
+  }
+
+  /** The endpointer is in speech, or heard speech after the last final (beyond the final's own end), in all the audio written. */
+  private speechSinceFinal(): boolean {
+    return this.activity.speaking || this.activity.lastSpeechMs > this.committedMs + SPEECH_AFTER_FINAL_MS;
   }
 
   /** The supervisor moved the stream to a connection opened ahead: replay into it what is not final yet. */
@@ -525,7 +535,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
    */
   private handoverOrigin(forced: boolean): number {
     const start = this.replay.start;
-    if (forced || this.activity.speaking || this.activity.lastSpeechMs > this.committedMs + SPEECH_AFTER_FINAL_MS) return start;
+    if (forced || this.speechSinceFinal()) return start;
     const keep = Math.round((this.audioMs - PAUSE_KEPT_MS) * this.inBytesPerMs);
     return Math.max(start, keep - (keep % this.sampleBytes));
   }
