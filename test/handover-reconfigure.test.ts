@@ -170,6 +170,21 @@ describe.concurrent('reconfigure(): more configurations', () => {
     expect(connectionQueries(r).at(-1)!.keywords).toBe('상담원');
   });
 
+  it('language and interimResults: the new connection is opened with them; partials stop and finals carry the new language from the switch on', async (ctx) => {
+    const { expect } = ctx;
+    const r = await makeRig(ctx);
+    const call = startCall(r, 4);
+    const partials: { id: number; language?: string }[] = [];
+    call.stream.on('partial', (t) => partials.push({ id: t.utteranceId, ...(t.language ? { language: t.language } : {}) }));
+    await new Promise<void>((resolve) => call.stream.once('final', () => resolve()));
+    await call.stream.reconfigure({ interimResults: false, language: 'ko-KR-x-agent' });
+    const summary = await call.done;
+    expectGroundTruth(expect, { ...call, summary });
+    expect(summary.transcripts.map((t) => t.language)).toEqual(['ko-KR', 'ko-KR-x-agent', 'ko-KR-x-agent', 'ko-KR-x-agent']);
+    expect(partials.some((p) => p.id === 0)).toBe(true);
+    expect(partials.filter((p) => p.id > 0)).toEqual([]); // none from the new connection
+  });
+
   it('twice in a row: the calls merge (or follow each other); the last connection has both changes', async (ctx) => {
     const { expect } = ctx;
     const r = await makeRig(ctx);
