@@ -218,6 +218,24 @@ describe.concurrent('reconfigure(): more configurations', () => {
     expect(connectionQueries(r).at(-1)!.keywords).toBe('상담원');
   });
 
+  it('the new connection refused more than reconnect.retries times: reconfigure() rejects with its error; the serving connection never notices', async (ctx) => {
+    const { expect } = ctx;
+    const r = await makeRig(ctx);
+    const call = startCall(r, 4);
+    const reconnects: string[] = [];
+    call.stream.on('reconnect', (e) => reconnects.push(e.reason.code));
+    await partialOf(call.stream, 1);
+    r.rtzr.faults.rejectConnections(500, 4); // the first try and its 3 retries
+    const reconfigured = call.stream.reconfigure({ keywords: ['상담원'] });
+    await expect(reconfigured).rejects.toMatchObject({ code: 'CONNECTION_FAILED', retryable: true });
+    const summary = await call.done;
+    expectGroundTruth(expect, { ...call, summary });
+    expect(reconnects).toEqual([]);
+    expect(summary.handovers).toBe(0);
+    expect(r.rtzr.connectionsLog.map((c) => c.query.keywords)).toEqual([undefined]); // the call stayed on its first connection
+    expect(r.rtzr.counters.rejectedConnections).toBe(4);
+  });
+
   it('end() before the switch: reconfigure() rejects with StateError; end() still has every final', async (ctx) => {
     const { expect } = ctx;
     const r = await makeRig(ctx);

@@ -99,6 +99,11 @@ describe.concurrent('stream limits declared by any provider', () => {
       const handovers: HandoverEvent[] = [];
       const partials: number[] = [];
       stream.on('handover', (e) => handovers.push(e));
+      const iterated = (async () => {
+        const types: string[] = [];
+        for await (const ev of stream) types.push(ev.type);
+        return types;
+      })();
       stream.on('partial', (t) => partials.push(t.utteranceId));
       const opened = new Promise((resolve) => stream.once('open', resolve));
       stream.write(new Uint8Array(3200)); // 100 ms
@@ -110,6 +115,9 @@ describe.concurrent('stream limits declared by any provider', () => {
       const summary = await stream.end();
       expect(summary.transcripts.map((t) => [t.utteranceId, t.text])).toEqual([[0, 'talking on']]);
       expect(partials).toEqual([0]);
+      const types = await iterated; // handover events are also yielded by async iteration
+      expect(types.filter((t) => t === 'handover')).toHaveLength(handovers.length);
+      expect(types.indexOf('handover')).toBeLessThan(types.indexOf('final'));
       await vi.waitFor(() => expect(sessions[0]!.aborted).toBe(true));
     } finally {
       await recognizer.close();
