@@ -120,8 +120,9 @@ export type HandoverReason = 'reconfigure' | 'rotation' | 'switchback';
  * `handover` payload: the stream moved to a new connection, opened ahead while the old one kept
  * serving (make-before-break), at an utterance boundary. No word is lost or repeated: the new
  * connection is sent the audio after the last final, the old one is closed and whatever it still
- * sends is ignored; `utteranceId`s and times continue. See docs/fallback-and-reliability.md
- * ("Handover") for the boundary, the bounds and what happens when no boundary comes.
+ * sends is ignored; `utteranceId`s and times continue. The stream stays `open` (no `state` or
+ * `open` event). See docs/fallback-and-reliability.md ("Handover") for the boundary, the bounds and
+ * what happens when no boundary comes.
  */
 export interface HandoverEvent {
   /** Provider of the old connection. */
