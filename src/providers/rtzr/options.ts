@@ -300,39 +300,7 @@ export function resolveRtzrOptions(
   return resolved;
 }
 
-/** The decoder options: the handshake query parameters, settable per provider and per stream. */
-type Decoder = Pick<
-  ResolvedRtzrOptions,
-  | 'modelName'
-  | 'domain'
-  | 'keywords'
-  | 'useItn'
-  | 'useDisfluencyFilter'
-  | 'useProfanityFilter'
-  | 'usePunctuation'
-  | 'epdTime'
-  | 'maxUtterDuration'
-  | 'noiseThreshold'
-  | 'activeThreshold'
-  | 'language'
->;
-
-/** Names of the options a stream may set for itself (`providerOptions.rtzr`, `reconfigure()`). */
-export const RTZR_SESSION_OPTIONS = [
-  'modelName',
-  'domain',
-  'keywords',
-  'useItn',
-  'useDisfluencyFilter',
-  'useProfanityFilter',
-  'usePunctuation',
-  'epdTime',
-  'maxUtterDuration',
-  'noiseThreshold',
-  'activeThreshold',
-  'language',
-] as const;
-
+/** Decoder options that have no default here (sent only when set). */
 const OPTIONAL_DECODER = [
   'useItn',
   'useDisfluencyFilter',
@@ -344,6 +312,12 @@ const OPTIONAL_DECODER = [
   'activeThreshold',
   'language',
 ] as const;
+
+/** Names of the options a stream may set for itself (`providerOptions.rtzr`, `reconfigure()`): the handshake's decoder options. */
+export const RTZR_SESSION_OPTIONS = ['modelName', 'domain', 'keywords', ...OPTIONAL_DECODER] as const;
+
+/** The decoder options: the handshake query parameters, settable per provider and per stream. */
+type Decoder = Pick<ResolvedRtzrOptions, (typeof RTZR_SESSION_OPTIONS)[number]>;
 
 /** Validate and default the decoder options (the same rules for the provider and for a stream). */
 function resolveDecoder(options: Partial<Record<(typeof RTZR_SESSION_OPTIONS)[number], unknown>>): Decoder {
