@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AbortError, ConfigurationError, ConnectionError, RateLimitError, StateError, type SttError } from '../src/index.js';
 import { ScriptedProvider, supervise } from './helpers/scripted-provider.js';
 import type { ConnectSettings } from '../src/stream/connect-settings.js';
+import type { Supervisor } from '../src/stream/supervisor.js';
 
 /** Let promise chains settle without moving the clock. */
 const flush = () => vi.advanceTimersByTimeAsync(0);
@@ -27,6 +28,21 @@ function track(p: Promise<void>): { state: 'pending' | 'resolved' | 'rejected'; 
   return t;
 }
 
+/** A supervisor whose stream is in the middle of an utterance (not at a boundary). */
+async function midUtterance(...args: Parameters<typeof supervise>) {
+  const r = supervise(...args);
+  await flush();
+  r.listener.boundary = false;
+  return r;
+}
+
+/** Ask for a reconfigure to {@link KEYWORDS} and let the connection be opened ahead. */
+async function reconfigure(sup: Supervisor) {
+  const done = track(sup.handover({ reason: 'reconfigure', settings: KEYWORDS }));
+  await flush();
+  return done;
+}
+
 beforeEach(() => {
   vi.useFakeTimers();
 });
@@ -41,8 +57,7 @@ describe('Supervisor handover: make-before-break at an utterance boundary', () =
     await flush();
     const old = sup.link!;
     listener.boundary = false; // an utterance is open on the serving connection
-    const done = track(sup.handover({ reason: 'reconfigure', settings: KEYWORDS }));
-    await flush();
+    const done = await reconfigure(sup);
     expect(p.connects).toHaveLength(2); // opened ahead
     expect(p.requests[1]!.options).toEqual({ keywords: ['상담원'] }); // the new settings reach connect()
     expect(sup.link).toBe(old); // still serving
@@ -77,8 +92,7 @@ describe('Supervisor handover: make-before-break at an utterance boundary', () =
     const p = new ScriptedProvider('p');
     const { sup, listener } = supervise([p]);
     await flush();
-    const done = track(sup.handover({ reason: 'reconfigure', settings: KEYWORDS }));
-    await flush();
+    const done = await reconfigure(sup);
     expect(listener.events).toEqual(['open p', 'handover p>p reconfigure']);
     expect(done.state).toBe('resolved');
     sup.close();
@@ -86,9 +100,7 @@ describe('Supervisor handover: make-before-break at an utterance boundary', () =
 
   it('a reconfigure with no boundary within handoverWaitMs is forced', async () => {
     const p = new ScriptedProvider('p');
-    const { sup, listener } = supervise([p], { fallback: { handoverWaitMs: 3000 } });
-    await flush();
-    listener.boundary = false; // a caller talking without a pause
+    const { sup, listener } = await midUtterance([p], { fallback: { handoverWaitMs: 3000 } });
     const done = track(sup.handover({ reason: 'reconfigure', settings: KEYWORDS }));
     await vi.advanceTimersByTimeAsync(2999);
     expect(listener.handovers).toEqual([]);
@@ -100,11 +112,8 @@ describe('Supervisor handover: make-before-break at an utterance boundary', () =
 
   it('requests made while one is pending merge: one connection with the latest settings, every promise settles with it', async () => {
     const p = new ScriptedProvider('p');
-    const { sup, listener } = supervise([p]);
-    await flush();
-    listener.boundary = false;
-    const first = track(sup.handover({ reason: 'reconfigure', settings: KEYWORDS }));
-    await flush();
+    const { sup, listener } = await midUtterance([p]);
+    const first = await reconfigure(sup);
     const both: ConnectSettings = { ...KEYWORDS, language: 'en-US' };
     const second = track(sup.handover({ reason: 'reconfigure', settings: both }));
     await flush();
@@ -127,8 +136,7 @@ describe('Supervisor handover: failures', () => {
     const { sup, listener } = supervise([p]);
     await flush();
     const serving = sup.link;
-    const done = track(sup.handover({ reason: 'reconfigure', settings: KEYWORDS }));
-    await flush();
+    const done = await reconfigure(sup);
     expect(p.connects).toHaveLength(2);
     await vi.advanceTimersByTimeAsync(99);
     expect(p.connects).toHaveLength(2);
@@ -148,8 +156,7 @@ describe('Supervisor handover: failures', () => {
     const { sup, listener } = supervise([p]);
     await flush();
     const serving = sup.link;
-    const done = track(sup.handover({ reason: 'reconfigure', settings: KEYWORDS }));
-    await flush();
+    const done = await reconfigure(sup);
     expect(done).toEqual({ state: 'rejected', error: rejected });
     expect(sup.link).toBe(serving);
     expect(sup.connectSettings).toEqual({ language: 'ko-KR', interimResults: true });
@@ -172,11 +179,8 @@ describe('Supervisor handover: failures', () => {
 
   it('the connection opened ahead failing while it waits for a boundary is retried, not the serving one', async () => {
     const p = new ScriptedProvider('p');
-    const { sup, listener } = supervise([p]);
-    await flush();
-    listener.boundary = false;
-    const done = track(sup.handover({ reason: 'reconfigure', settings: KEYWORDS }));
-    await flush();
+    const { sup, listener } = await midUtterance([p]);
+    const done = await reconfigure(sup);
     p.sessions[1]!.fail(new ConnectionError('CONNECTION_LOST', 'dropped while waiting'));
     await vi.advanceTimersByTimeAsync(100);
     expect(p.connects).toHaveLength(3);
@@ -191,11 +195,8 @@ describe('Supervisor handover: failures', () => {
 
   it('the serving connection failing during a handover is recovered by §8; the handover then starts again and completes', async () => {
     const p = new ScriptedProvider('p');
-    const { sup, listener } = supervise([p]);
-    await flush();
-    listener.boundary = false;
-    const done = track(sup.handover({ reason: 'reconfigure', settings: KEYWORDS }));
-    await flush();
+    const { sup, listener } = await midUtterance([p]);
+    const done = await reconfigure(sup);
     const ahead = p.sessions[1]!;
     p.sessions[0]!.fail(new ConnectionError('CONNECTION_LOST', 'dropped'));
     await flush();
@@ -218,9 +219,7 @@ describe('Supervisor handover: failures', () => {
 describe('Supervisor handover: rotation before a provider stream limit', () => {
   it('opens ahead at rotateAfterMs, switches at the next boundary; the new connection gets its own timers', async () => {
     const p = new ScriptedProvider('p', [], 'open', { maxStreamMs: 10_000, rotateAfterMs: 6000 });
-    const { sup, listener } = supervise([p]);
-    await flush();
-    listener.boundary = false;
+    const { sup, listener } = await midUtterance([p]);
     await vi.advanceTimersByTimeAsync(5999);
     expect(p.connects).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
@@ -243,9 +242,7 @@ describe('Supervisor handover: rotation before a provider stream limit', () => {
 
   it('no boundary by maxStreamMs: the handover is forced then', async () => {
     const p = new ScriptedProvider('p', [], 'open', { maxStreamMs: 10_000, rotateAfterMs: 6000 });
-    const { sup, listener } = supervise([p], { fallback: { handoverWaitMs: 1000 } });
-    await flush();
-    listener.boundary = false;
+    const { sup, listener } = await midUtterance([p], { fallback: { handoverWaitMs: 1000 } });
     await vi.advanceTimersByTimeAsync(9999); // a rotation does not give up after handoverWaitMs
     expect(listener.handovers).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
@@ -255,9 +252,7 @@ describe('Supervisor handover: rotation before a provider stream limit', () => {
 
   it('a rotation is dropped when the serving connection fails (the recovery opens a new one anyway)', async () => {
     const p = new ScriptedProvider('p', [], 'open', { maxStreamMs: 10_000, rotateAfterMs: 6000 });
-    const { sup, listener } = supervise([p]);
-    await flush();
-    listener.boundary = false;
+    const { sup, listener } = await midUtterance([p]);
     await vi.advanceTimersByTimeAsync(6000);
     expect(p.connects).toHaveLength(2);
     p.sessions[0]!.fail(new ConnectionError('CONNECTION_LOST', 'dropped'));
@@ -301,9 +296,7 @@ describe('Supervisor handover: switch-back to a recovered provider', () => {
   it('no boundary within handoverWaitMs: the connection opened ahead is closed, tried again at the next boundary, at most 3 times', async () => {
     const a = new ScriptedProvider('a', [new RateLimitError('429')]);
     const b = new ScriptedProvider('b');
-    const { sup, listener } = supervise([a, b], { fallback: { handoverWaitMs: 2000 } });
-    await flush();
-    listener.boundary = false;
+    const { sup, listener } = await midUtterance([a, b], { fallback: { handoverWaitMs: 2000 } });
     sup.recovered(a);
     await flush();
     expect(a.connects).toHaveLength(2);
@@ -344,12 +337,9 @@ describe('Supervisor handover: switch-back to a recovered provider', () => {
   it('a reconfigure merged into a switch-back goes on on the current provider when the switch-back target fails', async () => {
     const a = new ScriptedProvider('a', [new RateLimitError('429')], new ConnectionError('CONNECTION_FAILED', 'still down'));
     const b = new ScriptedProvider('b');
-    const { sup, listener } = supervise([a, b]);
-    await flush();
-    listener.boundary = false;
+    const { sup, listener } = await midUtterance([a, b]);
     sup.recovered(a);
-    const done = track(sup.handover({ reason: 'reconfigure', settings: KEYWORDS }));
-    await flush();
+    const done = await reconfigure(sup);
     expect(b.connects).toHaveLength(2); // the reconfigure, on b
     listener.boundary = true;
     sup.boundary();
@@ -363,11 +353,8 @@ describe('Supervisor handover: switch-back to a recovered provider', () => {
 describe('Supervisor handover: the stream ends or closes', () => {
   it('stopHandovers (end()) gives a pending handover up with the error given, closes its connection, stops rotation', async () => {
     const p = new ScriptedProvider('p', [], 'open', { maxStreamMs: 10_000, rotateAfterMs: 6000 });
-    const { sup, listener } = supervise([p]);
-    await flush();
-    listener.boundary = false;
-    const done = track(sup.handover({ reason: 'reconfigure', settings: KEYWORDS }));
-    await flush();
+    const { sup } = await midUtterance([p]);
+    const done = await reconfigure(sup);
     sup.stopHandovers(new StateError('ended'));
     await flush();
     expect(done.state).toBe('rejected');
@@ -382,11 +369,8 @@ describe('Supervisor handover: the stream ends or closes', () => {
 
   it('close() while a connection is opened ahead (or still connecting) rejects with AbortError and leaves nothing open', async () => {
     const p = new ScriptedProvider('p', ['open', 'hang']);
-    const { sup, listener } = supervise([p], { fallback: { attemptTimeoutMs: 0 } });
-    await flush();
-    listener.boundary = false;
-    const done = track(sup.handover({ reason: 'reconfigure', settings: KEYWORDS }));
-    await flush();
+    const { sup } = await midUtterance([p], { fallback: { attemptTimeoutMs: 0 } });
+    const done = await reconfigure(sup);
     expect(p.connects).toHaveLength(2); // hanging
     sup.close();
     await flush();
@@ -410,11 +394,8 @@ describe('Supervisor handover: the stream ends or closes', () => {
 
   it('close(error) rejects a pending handover with the stream\'s own error', async () => {
     const p = new ScriptedProvider('p');
-    const { sup, listener } = supervise([p]);
-    await flush();
-    listener.boundary = false;
-    const done = track(sup.handover({ reason: 'reconfigure', settings: KEYWORDS }));
-    await flush();
+    const { sup } = await midUtterance([p]);
+    const done = await reconfigure(sup);
     const failure = new ConnectionError('CONNECTION_LOST', 'gave up');
     sup.close(failure);
     await flush();
