@@ -29,7 +29,8 @@
  * (make-before-break, spec §9): the new connection is opened ahead while the
  * serving one carries on, and the stream switches at an utterance boundary
  * (the listener says when it is at one: every utterance the serving
- * connection reported has its final). The old connection is then closed
+ * connection reported has its final, and what it heard since is a pause).
+ * The old connection is then closed
  * quietly; the stream replays into the new one the audio after the last
  * final. Three users: `reconfigure()` (new settings), rotation before a
  * provider's `maxStreamMs` (soft from `rotateAfterMs`, forced at
@@ -87,7 +88,7 @@ export interface SupervisorListener {
   failed(error: SttError): void;
   /**
    * Whether the serving connection is at an utterance boundary: every utterance it reported has its
-   * final, so a handover now cuts none.
+   * final and what it heard since is a pause, so a handover now cuts none.
    */
   atBoundary(): boolean;
   /**
