@@ -11,6 +11,7 @@
  *   npm run bench -- --quick      # a smoke run (~1 min)
  *   npm run bench -- --only=1,3   # some scenarios
  *   npm run bench -- --only=6     # resampling quality and speed (~30 s)
+ *   npm run bench -- --only=7     # fallback path and handovers, end of speech → final (~45 s)
  *
  * Scenario 5 (a fleet on one RedisCoordinator) starts its own redis-server (Debian's package);
  * without it, that scenario is skipped with a message.
@@ -29,10 +30,12 @@ import type { LoadOutput } from './scenarios/load.js';
 import type { FleetCall, FleetOutput } from './scenarios/fleet.js';
 import { RedisServer, redisServerPath } from '../test/helpers/redis-server.js';
 import type { ResamplingRow } from './scenarios/resampling.js';
+import type { HandoverOutput, HandoverRow, HandoverVariant } from './scenarios/handover.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const only = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? '1,2,3,4,5,6').split(','));
+const ALL_SCENARIOS = '1,2,3,4,5,6,7';
+const only = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? ALL_SCENARIOS).split(','));
 /** No load run starts unless it can finish before this (the whole bench must stay under 10 minutes). */
 const DEADLINE_MS = 9 * 60_000;
 /** Before a load run, wait (at most QUIET_WAIT_MS) until other work uses less than this many cores. */
@@ -553,6 +556,124 @@ async function scenario6(): Promise<void> {
   };
 }
 
+// ─────────────────────────────── scenario 7 ───────────────────────────────
+async function scenario7(): Promise<void> {
+  say('## 7. The fallback path and handovers: end of speech → final\n');
+  const variants: HandoverVariant[] = ['rtzr', 'fallback-rest', 'fallback-streaming', 'streaming', 'rotation', 'switchback'];
+  const calls = quick ? 1 : 2;
+  await waitForQuiet(QUIET_CORES, QUIET_WAIT_MS);
+  const m0 = cpuSample();
+  // side by side, one process each (each with its own emulators; one call at a time: little load)
+  const outs = await Promise.all(
+    variants.map((variant) => runWorker<HandoverOutput>('scenarios/handover.ts', { variant, calls, gapMs: 1000 }, 120_000)),
+  );
+  const machineBusy = busyCores(m0, cpuSample());
+  const by = Object.fromEntries(outs.map((o) => [o.variant, o])) as Record<HandoverVariant, HandoverOutput>;
+  const key = (r: { call: number; utterance: number }) => `${r.call}/${r.utterance}`;
+  const maps = Object.fromEntries(variants.map((v) => [v, new Map(by[v].rows.map((r) => [key(r), r]))])) as Record<
+    HandoverVariant,
+    Map<string, HandoverRow>
+  >;
+  const cell = (v: HandoverVariant, k: string, base: HandoverVariant): (string | number)[] => {
+    const r = maps[v].get(k);
+    const b = maps[base].get(k)?.eosToFinalMs ?? Number.NaN;
+    if (!r) return ['-', '-'];
+    const mark = `${r.afterHandover ? ' ⇄' : ''}${v === 'switchback' && r.provider !== 'rtzr' ? ' (G)' : ''}`;
+    return [`${round(r.eosToFinalMs)}${mark}`, `${round(r.eosToFinalMs / b, 2)}×`];
+  };
+  const rows: (string | number)[][] = [];
+  for (let c = 1; c <= calls; c++) {
+    truth.utterances.forEach((t, u) => {
+      const k = `${c}/${u}`;
+      rows.push([
+        c,
+        u,
+        t.text,
+        round(maps.rtzr.get(k)?.eosToFinalMs ?? Number.NaN),
+        ...cell('fallback-rest', k, 'rtzr'),
+        ...cell('fallback-streaming', k, 'rtzr'),
+        ...cell('switchback', k, 'rtzr'),
+        round(maps.streaming.get(k)?.eosToFinalMs ?? Number.NaN),
+        ...cell('rotation', k, 'streaming'),
+      ]);
+    });
+  }
+  const meanOf = (v: HandoverVariant, pick: (r: HandoverRow) => boolean = () => true) => mean(by[v].rows.filter(pick).map((r) => r.eosToFinalMs));
+  const ratio = (v: HandoverVariant, base: HandoverVariant, pick?: (r: HandoverRow) => boolean) => {
+    const own = by[v].rows.filter(pick ?? (() => true));
+    return mean(own.map((r) => r.eosToFinalMs)) / mean(own.map((r) => maps[base].get(key(r))?.eosToFinalMs ?? Number.NaN));
+  };
+  rows.push([
+    '',
+    '',
+    '**mean**',
+    round(meanOf('rtzr')),
+    round(meanOf('fallback-rest')),
+    `${round(ratio('fallback-rest', 'rtzr'), 2)}×`,
+    round(meanOf('fallback-streaming')),
+    `${round(ratio('fallback-streaming', 'rtzr'), 2)}×`,
+    round(meanOf('switchback')),
+    `${round(ratio('switchback', 'rtzr'), 2)}×`,
+    round(meanOf('streaming')),
+    round(meanOf('rotation')),
+    `${round(ratio('rotation', 'streaming'), 2)}×`,
+  ]);
+  say(
+    table(
+      ['call', 'utt', 'text', 'RTZR ms', 'fallback: REST ms', 'vs RTZR', 'fallback: streaming ms', 'vs RTZR', 'switch-back ms', 'vs RTZR', 'Google streaming ms', 'rotation ms', 'vs streaming'],
+      rows,
+    ),
+  );
+  say();
+  const after = (r: HandoverRow) => r.afterHandover;
+  say(
+    `First final after a handover (⇄): rotation ${round(ratio('rotation', 'streaming', after), 2)}× its no-rotation twin (${by.rotation.rows.filter(after).length} finals), ` +
+      `switch-back ${round(ratio('switchback', 'rtzr', after), 2)}× RTZR alone (${by.switchback.rows.filter(after).length}). (G): the final came from Google.`,
+  );
+  const partialOf = (v: HandoverVariant) => {
+    const ms = by[v].rows.flatMap((r) => (r.firstPartialMs === undefined ? [] : [r.firstPartialMs]));
+    return ms.length === 0 ? 'none' : `${round(mean(ms))} ms`;
+  };
+  say(
+    `Start of speech → first partial, mean: RTZR ${partialOf('rtzr')}; fallback, REST ${partialOf('fallback-rest')}; fallback, streaming ${partialOf('fallback-streaming')}; switch-back ${partialOf('switchback')}; Google streaming ${partialOf('streaming')}; rotation ${partialOf('rotation')}.`,
+  );
+  for (const v of ['rotation', 'switchback'] as const) by[v].events.forEach((e, i) => say(`${v}, call ${i + 1}: ${e.join('; ') || 'no handover'}`));
+  const textsOk = Object.fromEntries(outs.map((o) => [o.variant, o.rows.every((r) => r.textOk) && o.rows.length === calls * truth.utterances.length]));
+  say(`All finals match the ground truth: ${JSON.stringify(textsOk)}`);
+  if (machineBusy !== undefined) say(`Machine-wide CPU during this scenario (all processes): ${round(machineBusy, 2)} cores busy`);
+  const errors = outs.flatMap((o) => o.errors.map((e) => `${o.variant}: ${e}`));
+  if (errors.length > 0 || Object.values(textsOk).some((ok) => !ok)) {
+    failed = true;
+    say(`Errors: ${errors.join('; ') || 'finals do not match the ground truth'}`);
+  }
+  say();
+  results.scenario7 = {
+    description:
+      'ground-truth end of speech → final arrival, wall ms; sample call played in real time; emulators in each variant\'s process, recognition 400 ms after the end point',
+    calls,
+    machineBusyCores: machineBusy === undefined ? null : round(machineBusy, 2),
+    variants: Object.fromEntries(
+      outs.map((o) => [
+        o.variant,
+        {
+          meanMs: round(meanOf(o.variant), 1),
+          rows: o.rows.map((r) => ({ ...r, eosToFinalMs: round(r.eosToFinalMs, 1) })),
+          events: o.events,
+          errors: o.errors,
+        },
+      ]),
+    ),
+    ratios: {
+      fallbackRestVsRtzr: round(ratio('fallback-rest', 'rtzr'), 3),
+      fallbackStreamingVsRtzr: round(ratio('fallback-streaming', 'rtzr'), 3),
+      rotationVsStreaming: round(ratio('rotation', 'streaming'), 3),
+      rotationFirstFinalAfterHandover: round(ratio('rotation', 'streaming', after), 3),
+      switchbackVsRtzr: round(ratio('switchback', 'rtzr'), 3),
+      switchbackFirstFinalAfterHandover: round(ratio('switchback', 'rtzr', after), 3),
+    },
+  };
+}
+
 // ─────────────────────────────── main ───────────────────────────────
 say(`# streaming-stt bench — ${results.date as string}, Node ${process.version}, ${results.cpus as number} × ${results.cpuModel as string}\n`);
 say(`Emulator (separate process): authenticate ${SEEDS_LATENCY.authMs} ms, handshake ${SEEDS_LATENCY.connectMs} ms, EPD ${EPD_MS} ms, recognition ${SEEDS_LATENCY.processingMs} ms after the end point.\n`);
@@ -561,6 +682,7 @@ const scenarios: [string, () => Promise<void>][] = [
   ['1', scenario1],
   ['3', scenario3],
   ['6', scenario6],
+  ['7', scenario7],
   ['4', scenario4],
   ['5', scenario5],
   ['2', scenario2],
@@ -583,7 +705,7 @@ results.totalSeconds = round(elapsed() / 1000);
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 // only a full run replaces the committed results; quick or partial runs write an ignored file
-const partial = quick || only.size < 6;
+const partial = quick || ALL_SCENARIOS.split(',').some((id) => !only.has(id));
 const file = `${dir}${partial ? 'partial.tmp.json' : 'latest.json'}`;
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 say(`Done in ${results.totalSeconds as number} s; figures written to ${file}`);

@@ -12,7 +12,12 @@
  *
  * `--outage` (always emulated): RTZR primary, Google fallback; the RTZR
  * emulator is killed in the middle of the second utterance, and the call
- * finishes on Google with every final, replaying the audio not yet final.
+ * goes on on Google with every final, replaying the audio not yet final. With
+ * `@google-cloud/speech` installed (a devDependency of this repository), Google
+ * runs in streaming mode on its gRPC emulator, so partials keep coming; without
+ * it, in REST utterance mode (finals only), and the demo says how to install it.
+ * The RTZR emulator restarts a moment later: its recovery probe succeeds and
+ * the same call hands back to RTZR at the next pause (`handover`, switch-back).
  *
  * `--outage --single`: RTZR alone, the most common production set-up. The RTZR
  * emulator is killed in the middle of the second utterance and restarted on
@@ -36,8 +41,10 @@ import {
 import {
   ScriptCursor,
   startGoogleEmulator,
+  startGoogleStreamingEmulator,
   startRtzrEmulator,
   type GoogleEmulator,
+  type GoogleStreamingEmulator,
   type RtzrEmulator,
 } from 'streaming-stt/testing';
 
@@ -59,13 +66,17 @@ const wav = readWav(await readFile(`${audioDir}call-ko-8k-mulaw.wav`));
 
 /** The RTZR emulator dies once this much audio of the call has been played (inside utterance 1). */
 const OUTAGE_AT_MS = 4400;
-/** With `--single`, it comes back (same port) this long after it died. */
+/** With `--single`, it comes back (same port) this long after it died: the stream reconnects. */
 const RESTART_AFTER_MS = 3000;
+/** With a fallback, it comes back this long after the call fell back to Google: the call switches back. */
+const RESTART_AFTER_FALLBACK_MS = 1000;
+/** With a fallback, how soon the recognizer probes RTZR after it failed (default 30 s; short for the demo). */
+const RECOVERY_COOLDOWN_MS = 500;
 /** Emulated latencies of the seeds' logs: token ~120-500 ms, socket ~80-300 ms, recognition after EPD. */
 const LATENCY = { authMs: 500, connectMs: 300, processingMs: 150 };
 
 let emulator: RtzrEmulator | undefined;
-let google: GoogleEmulator | undefined;
+let google: GoogleEmulator | GoogleStreamingEmulator | undefined;
 const providers: Provider[] = [];
 // The call's ground truth, shared by the emulators: whichever one hears an utterance says its text.
 const cursor = new ScriptCursor(truth.utterances.map((u) => u.text));
@@ -86,9 +97,23 @@ if (process.env.RTZR_CLIENT_ID && process.env.RTZR_CLIENT_SECRET && !outage) {
   console.log('(emulated latencies: authenticate 500 ms, WebSocket handshake 300 ms, recognition 150 ms after EPD)');
 }
 if (outage && !single) {
-  google = await startGoogleEmulator({ script: cursor, latency: { processingMs: 250 } });
-  providers.push(new GoogleProvider({ endpoint: google.endpoint, apiKey: google.apiKey }));
-  console.log(`Outage drill: Google emulator at ${google.endpoint} is the fallback; RTZR dies at ${OUTAGE_AT_MS / 1000} s into the call.`);
+  try {
+    // Streaming mode needs the optional peer dependency @google-cloud/speech (and the emulator its protos).
+    const grpc = await startGoogleStreamingEmulator({ script: cursor, latency: { processingMs: 150 } });
+    google = grpc;
+    providers.push(new GoogleProvider({ mode: 'streaming', endpoint: grpc.endpoint, version: 'v2', projectId: 'demo' }));
+    console.log(`Outage drill: Google streaming (gRPC v2) emulator at ${grpc.endpoint} is the fallback: partials continue on Google.`);
+  } catch (err) {
+    const rest = await startGoogleEmulator({ script: cursor, latency: { processingMs: 250 } });
+    google = rest;
+    providers.push(new GoogleProvider({ endpoint: rest.endpoint, apiKey: rest.apiKey }));
+    console.log(`Outage drill: Google REST emulator at ${rest.endpoint} is the fallback (utterance mode: finals only, no partials).`);
+    console.log(`  (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`);
+    console.log('  To see partials continue on Google: npm install @google-cloud/speech@^7 @grpc/grpc-js @grpc/proto-loader');
+  }
+  console.log(
+    `RTZR dies at ${OUTAGE_AT_MS / 1000} s into the call and restarts ${RESTART_AFTER_FALLBACK_MS / 1000} s after the fallback; once its probe succeeds, the call switches back to RTZR at the next pause.`,
+  );
 } else if (single) {
   console.log(
     `Outage drill, RTZR alone: the emulator dies at ${OUTAGE_AT_MS / 1000} s into the call and restarts ${RESTART_AFTER_MS / 1000} s later.`,
@@ -98,20 +123,29 @@ if (outage && !single) {
 /** Kill the RTZR emulator; with `--single`, restart it on the same port a little later. */
 function killRtzr(note: (line: string) => void): void {
   const dead = emulator!;
-  const port = Number(new URL(dead.apiBase).port);
+  rtzrPort = Number(new URL(dead.apiBase).port);
   void dead.close().then(() => {
-    if (!single) return;
-    setTimeout(() => {
-      void startRtzrEmulator({ script: cursor, latency: LATENCY, port }).then((e) => {
-        emulator = e;
-        note(`  ✚ RTZR emulator restarted on port ${port} (${RESTART_AFTER_MS / 1000} s later; its old tokens are gone)`);
-      });
-    }, RESTART_AFTER_MS);
+    if (single) restartRtzr(note, RESTART_AFTER_MS);
   });
 }
 
+let rtzrPort = 0;
+/** Start the RTZR emulator again on its old port `afterMs` from now. */
+function restartRtzr(note: (line: string) => void, afterMs: number): void {
+  setTimeout(() => {
+    void startRtzrEmulator({ script: cursor, latency: LATENCY, port: rtzrPort }).then((e) => {
+      emulator = e;
+      note(`  ✚ RTZR emulator restarted on port ${rtzrPort} (${afterMs / 1000} s later; its old tokens are gone)`);
+    });
+  }, afterMs);
+}
+
 // One recognizer per process: it owns the token cache and connection pools.
-const recognizer = new StreamingRecognizer({ providers, language: 'ko-KR' });
+const recognizer = new StreamingRecognizer({
+  providers,
+  language: 'ko-KR',
+  ...(outage && !single ? { fallback: { recoveryCooldownMs: RECOVERY_COOLDOWN_MS } } : {}),
+});
 recognizer.on('availability', (e) =>
   console.log(`  ⚑ ${e.provider} ${e.available ? 'is available again' : `taken out of rotation (${e.reason?.code})`}`),
 );
@@ -134,12 +168,13 @@ async function playCall(call: number): Promise<StreamSummary> {
   const stream = recognizer.stream({ audio: { encoding: 'mulaw', sampleRate: 8000 } });
   let partialShown = false;
   const texts = new Map<number, { text: string; startMs: number; endMs: number }>();
+  const by = (t: { provider: string }) => (outage ? ` (${t.provider})` : ''); // who is serving, in an outage drill
   stream.on('partial', (t) => {
     if (tty) {
-      process.stdout.write(`\r\x1b[2K  … [${t.utteranceId}] ${t.text}`);
+      process.stdout.write(`\r\x1b[2K  … [${t.utteranceId}]${by(t)} ${t.text}`);
       partialShown = true;
     } else {
-      console.log(`  … [${t.utteranceId}] ${t.text}`);
+      console.log(`  … [${t.utteranceId}]${by(t)} ${t.text}`);
     }
   });
   stream.on('final', (t) => {
@@ -147,7 +182,7 @@ async function playCall(call: number): Promise<StreamSummary> {
     partialShown = false;
     texts.set(t.utteranceId, { text: t.text, startMs: t.startMs, endMs: t.endMs });
     console.log(
-      `  ✔ [${t.utteranceId}] ${t.text}    (${(t.startMs / 1000).toFixed(2)}–${(t.endMs / 1000).toFixed(2)} s, final ${t.latencyMs} ms after its last audio was written)`,
+      `  ✔ [${t.utteranceId}]${by(t)} ${t.text}    (${(t.startMs / 1000).toFixed(2)}–${(t.endMs / 1000).toFixed(2)} s, final ${t.latencyMs} ms after its last audio was written)`,
     );
   });
   stream.on('metrics', (m) => {
@@ -166,8 +201,12 @@ async function playCall(call: number): Promise<StreamSummary> {
   stream.on('state', (e) => {
     if (e.reason && e.to === 'connecting') note(`  ⚠ ${e.from} → ${e.to}: ${e.reason.code} (${e.reason.message})`);
   });
-  stream.on('fallback', (e) =>
-    note(`  ⇢ fallback ${e.from} → ${e.to} (${e.reason.code}); replaying ${e.replayedMs} ms of audio not yet final`),
+  stream.on('fallback', (e) => {
+    note(`  ⇢ fallback ${e.from} → ${e.to} (${e.reason.code}); replaying ${e.replayedMs} ms of audio not yet final`);
+    if (outage && !single) restartRtzr(note, RESTART_AFTER_FALLBACK_MS);
+  });
+  stream.on('handover', (e) =>
+    note(`  ⇄ handover ${e.from} → ${e.to} (${e.reason}${e.forced ? ', forced' : ', at a pause'}); replaying ${e.replayedMs} ms after the last final`),
   );
 
   cursor.reset(); // a new call

@@ -45,6 +45,9 @@ export type {
   StreamWarning,
   StreamWarningCode,
   StateEvent,
+  HandoverEvent,
+  HandoverReason,
+  ReconfigureOptions,
 } from './stream/types.js';
 export type {
   Provider,
@@ -55,6 +58,8 @@ export type {
   SessionCosts,
   ConnectRequest,
   WarmupOptions,
+  SessionOptions,
+  KeywordOption,
 } from './providers/provider.js';
 export { RtzrProvider } from './providers/rtzr/rtzr-provider.js';
 export type { RtzrProviderStats } from './providers/rtzr/rtzr-provider.js';

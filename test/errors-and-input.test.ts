@@ -8,7 +8,7 @@ import {
   isSttError,
 } from '../src/index.js';
 import { startRtzrEmulator, type RtzrEmulator } from '../src/testing/index.js';
-import { buildStreamingUrl, resolveRtzrOptions } from '../src/providers/rtzr/options.js';
+import { buildStreamingUrl, resolveRtzrOptions, withSessionOptions } from '../src/providers/rtzr/options.js';
 import { script } from './helpers/sample-call.js';
 
 let emulator: RtzrEmulator;
@@ -146,6 +146,29 @@ describe('streaming query string', () => {
       epd_time: '0.8',
       keywords: '리턴제로,상담원:3',
     });
+  });
+
+  it('per-stream options override the provider\'s one by one, with the same validation', () => {
+    const base = resolveRtzrOptions({ ...creds(), epdTime: 0.8, useItn: false, keywords: ['리턴제로', ['상담원', 3]] });
+    const query = (session: Parameters<typeof withSessionOptions>[1]) =>
+      Object.fromEntries(new URL(buildStreamingUrl(withSessionOptions(base, session), { encoding: 'linear16', sampleRate: 8000 }, 'ko-KR')).searchParams);
+    // the provider's own options are kept, keywords included, when the stream sets nothing
+    expect(query({})).toMatchObject({ epd_time: '0.8', use_itn: 'false', keywords: '리턴제로,상담원:3' });
+    // the stream's keywords replace the provider's; decoder options override one by one
+    expect(query({ keywords: ['예약'], decoder: { epdTime: 0.6, usePunctuation: true } })).toMatchObject({
+      epd_time: '0.6',
+      use_itn: 'false',
+      use_punctuation: 'true',
+      keywords: '예약',
+    });
+    expect(query({ keywords: ['예약'], decoder: { keywords: [['취소', 2]] } }).keywords).toBe('취소:2'); // the decoder's win
+    expect(query({ keywords: [] }).keywords).toBeUndefined();
+    const provider = new RtzrProvider(creds());
+    for (const bad of [{ keywords: ['hello'] }, { decoder: { epdTime: 0 } }, { decoder: { clientSecret: 'x' } }, { decoder: { domain: 'OFFICE' } }]) {
+      expect(catchErr(() => provider.checkSessionOptions(bad))).toBeInstanceOf(ConfigurationError);
+    }
+    expect(() => provider.checkSessionOptions({ keywords: ['상담원'], decoder: { maxUtterDuration: 20 } })).not.toThrow();
+    void provider.close();
   });
 
   it('sends language only for the whisper model', () => {

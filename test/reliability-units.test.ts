@@ -139,7 +139,13 @@ describe('recovery policy (spec §8)', () => {
       recoveryCooldownMs: 30_000,
       replayBurstMs: 5000,
       replaySpeed: 4,
+      switchBack: true,
+      handoverWaitMs: 15_000,
     });
+    expect(resolveReliability({ switchBack: false, handoverWaitMs: 2000 }, undefined)).toMatchObject({ switchBack: false, handoverWaitMs: 2000 });
+    expect(resolveReliability(false, undefined).switchBack).toBe(false); // no fallback: nothing to switch back from
+    expect(() => resolveReliability({ switchBack: 'yes' as unknown as boolean }, undefined)).toThrow(ConfigurationError);
+    expect(() => resolveReliability({ handoverWaitMs: 0 }, undefined)).toThrow(ConfigurationError);
     expect(resolveReliability({ stallTimeoutMs: 800, giveUpAfterMs: 2000 }, undefined)).toMatchObject({
       stallTimeoutMs: 800,
       giveUpAfterMs: 2000,

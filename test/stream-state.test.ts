@@ -123,7 +123,7 @@ describe('Link: bytes in flight', () => {
       end: () => Promise.resolve('closed'),
       abort: () => undefined,
     };
-    const link = new Link(provider, 0, { encoding: 'mulaw', sampleRate: 8000, channels: 1 });
+    const link = new Link(provider, 0, { encoding: 'mulaw', sampleRate: 8000, channels: 1 }, { language: 'ko-KR', interimResults: true });
     link.session = session;
     let drained = 0;
     link.sendInput(new Uint8Array(480), () => drained++); // three 20 ms frames

@@ -7,137 +7,14 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
-  AbortError,
   AllProvidersFailedError,
   AuthenticationError,
   ConnectionError,
   ProviderError,
   RateLimitError,
   TimeoutError,
-  type ConnectRequest,
-  type EndOutcome,
-  type Provider,
-  type ProviderResult,
-  type ProviderSession,
-  type SttError,
 } from '../src/index.js';
-import { quietLogger, STREAMING_CAPABILITIES } from './helpers/in-test-provider.js';
-import { resolveReliability, type FallbackOptions, type ReconnectOptions } from '../src/stream/reliability.js';
-import { Supervisor, type SupervisorListener } from '../src/stream/supervisor.js';
-import type { Link } from '../src/stream/link.js';
-import type { ReconnectEvent } from '../src/stream/types.js';
-
-
-/** One session of the scripted provider: the test makes it answer or fail. */
-class ScriptedSession implements ProviderSession {
-  readonly costs = { tokenMs: 0, tokenCached: true, connectMs: 0, prewarmed: false };
-  readonly bufferedAmount = 0;
-  aborted = false;
-  constructor(private readonly req: ConnectRequest) {}
-  send(_audio: Uint8Array, onSent?: () => void): void {
-    onSent?.();
-  }
-  finalize(): void {}
-  end(): Promise<EndOutcome> {
-    return Promise.resolve('closed');
-  }
-  abort(): void {
-    this.aborted = true;
-  }
-  result(r: Partial<ProviderResult> = {}): void {
-    this.req.onResult({ type: 'partial', segment: 0, text: 'hello', startMs: 0, endMs: 100, ...r });
-  }
-  fail(error: SttError): void {
-    this.req.onError(error);
-  }
-}
-
-type Step = SttError | 'open' | 'hang';
-
-/** A provider that follows a plan, one step per connect: fail with an error, open, or never answer. */
-class ScriptedProvider implements Provider {
-  readonly capabilities = STREAMING_CAPABILITIES;
-  /** Clock readings (performance.now()) of every connect. */
-  readonly connects: number[] = [];
-  readonly sessions: ScriptedSession[] = [];
-  constructor(
-    readonly id: string,
-    private readonly plan: Step[] = [],
-    private readonly then: Step = 'open',
-  ) {}
-  async connect(req: ConnectRequest): Promise<ProviderSession> {
-    this.connects.push(performance.now());
-    const step = this.plan.shift() ?? this.then;
-    if (step === 'hang') {
-      return new Promise((_, reject) =>
-        req.signal.addEventListener('abort', () => reject(new AbortError('aborted', { provider: this.id })), { once: true }),
-      );
-    }
-    if (step !== 'open') throw step;
-    const s = new ScriptedSession(req);
-    this.sessions.push(s);
-    return s;
-  }
-}
-
-interface Recorder extends SupervisorListener {
-  events: string[];
-  reconnects: (ReconnectEvent & { at: number })[];
-  failures: { error: SttError; at: number }[];
-  opened: (link: Link) => void;
-  owed: boolean;
-}
-
-function recorder(): Recorder {
-  const r: Recorder = {
-    events: [],
-    reconnects: [],
-    failures: [],
-    owed: false,
-    opened: (link) => r.events.push(`open ${link.provider.id}`),
-    result: (link) => r.events.push(`result ${link.provider.id}`),
-    lost: (link, reason) => r.events.push(`lost ${link.provider.id} ${reason.code}`),
-    reconnecting: (e) => {
-      r.reconnects.push({ ...e, at: performance.now() });
-      r.events.push(`reconnect ${e.provider} ${e.attempt}`);
-    },
-    fallingBack: (from, to, reason) => r.events.push(`fallback ${from}>${to} ${reason.code}`),
-    owesResult: () => r.owed,
-    failed: (error) => {
-      r.failures.push({ error, at: performance.now() });
-      r.events.push(`failed ${error.code}`);
-    },
-  };
-  return r;
-}
-
-
-const POLICY: ReconnectOptions = { retries: 3, minDelayMs: 100, maxDelayMs: 1000, resetAfterMs: 2000 };
-
-function supervise(
-  providers: Provider[],
-  opts: { fallback?: FallbackOptions | false; reconnect?: ReconnectOptions | false; giveUpAfterMs?: number } = {},
-) {
-  const listener = recorder();
-  const failedProviders: string[] = [];
-  const sup = new Supervisor(
-    {
-      providers,
-      reliability: resolveReliability(opts.fallback, opts.reconnect === undefined ? POLICY : opts.reconnect),
-      giveUpAfterMs: opts.giveUpAfterMs ?? 10_000,
-      input: { encoding: 'linear16', sampleRate: 16000, channels: 1 },
-      language: 'ko-KR',
-      interimResults: true,
-      includeRaw: false,
-      logger: quietLogger,
-      origin: () => 0,
-      onProviderFailed: (p) => failedProviders.push(p.id),
-    },
-    listener,
-  );
-  sup.start();
-  return { sup, listener, failedProviders };
-}
+import { ScriptedProvider, supervise } from './helpers/scripted-provider.js';
 
 /** Let promise chains settle without moving the clock. */
 const flush = () => vi.advanceTimersByTimeAsync(0);

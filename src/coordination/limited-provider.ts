@@ -46,8 +46,8 @@ class LeasedSession implements ProviderSession {
 }
 
 /**
- * A provider whose sessions hold leases of `budget`. Same id, capabilities and frame size; `warmup`
- * and `close` go to the provider itself.
+ * A provider whose sessions hold leases of `budget`. Same id, capabilities, frame size, stream limits
+ * and per-stream option check; `warmup` and `close` go to the provider itself.
  * @internal
  */
 export function withBudget(provider: Provider, budget: ConcurrencyBudget): Provider {
@@ -74,6 +74,9 @@ export function withBudget(provider: Provider, budget: ConcurrencyBudget): Provi
     connect: (request) => leased(request.signal, request),
   };
   if (provider.chunkMs !== undefined) Object.assign(wrapped, { chunkMs: provider.chunkMs });
+  if (provider.maxStreamMs !== undefined) Object.assign(wrapped, { maxStreamMs: provider.maxStreamMs });
+  if (provider.rotateAfterMs !== undefined) Object.assign(wrapped, { rotateAfterMs: provider.rotateAfterMs });
+  if (provider.checkSessionOptions) wrapped.checkSessionOptions = (options) => provider.checkSessionOptions!(options);
   if (provider.probe) {
     wrapped.probe = async (signal) => {
       const lease = await budget.acquire(signal);

@@ -98,6 +98,25 @@ export interface SessionCosts {
   prewarmed: boolean;
 }
 
+/** A keyword to boost: `'word'`, or `[word, score]` (the score's range is the provider's). */
+export type KeywordOption = string | readonly [string, number];
+
+/**
+ * Per-stream options of one session: what a stream sets with its `keywords` and `providerOptions`
+ * options, or changes mid-call with `stream.reconfigure()`. A provider that takes them declares
+ * {@link Provider.checkSessionOptions}; one that does not ignores `keywords` and is never given
+ * `decoder` options (the stream rejects those up front).
+ */
+export interface SessionOptions {
+  /** Keywords to boost for this stream; replace the provider's own `keywords` option. */
+  keywords?: readonly KeywordOption[];
+  /**
+   * Decoder options for this stream, with the names of the provider's own options (e.g. RTZR
+   * `{ epdTime: 0.8, useItn: false }`); they override the provider's options for this stream only.
+   */
+  decoder?: Readonly<Record<string, unknown>>;
+}
+
 /** Passed to {@link Provider.connect}. */
 export interface ConnectRequest {
   /** The wire format the stream will send (chosen from the provider's capabilities). */
@@ -116,6 +135,11 @@ export interface ConnectRequest {
   onResult(result: ProviderResult): void;
   /** The session failed; it is closed (or closing) and will deliver nothing more. Called at most once. */
   onError(error: SttError): void;
+  /**
+   * This stream's own options (its `keywords`/`providerOptions`, or a `reconfigure()`), already
+   * accepted by {@link Provider.checkSessionOptions}. Absent: the provider's options alone.
+   */
+  options?: SessionOptions;
 }
 
 /** How {@link ProviderSession.end} finished. */
@@ -161,19 +185,30 @@ export interface Provider {
   /** Preferred duration of each audio frame sent, ms (the stream re-chunks to it). Default 100. */
   readonly chunkMs?: number;
   /**
-   * The longest one connection (one provider stream) may live, ms: a stream moves to a new
-   * connection by then, replaying the audio not yet final. Unset: no limit. Google's
-   * `StreamingRecognize` ends a stream after ~305 s, so `GoogleProvider` streaming mode declares
-   * 290 000 by default (Google's endless-streaming sample restarts at 290 s).
+   * The longest one connection (one provider stream) may live, ms, counted from the moment
+   * `connect()` resolved: the stream hands over to a new connection by then (a `handover` event,
+   * reason `'rotation'`), at an utterance boundary if one came after {@link rotateAfterMs}, else
+   * forced, replaying the audio not yet final. Unset: no limit. At least 1000 (the recognizer
+   * throws a `ConfigurationError` otherwise). Google's `StreamingRecognize` ends a stream after
+   * ~305 s, so `GoogleProvider` streaming mode declares 290 000 by default (Google's
+   * endless-streaming sample restarts at 290 s).
    * Source: https://cloud.google.com/speech-to-text/docs/quotas.
    */
   readonly maxStreamMs?: number;
   /**
-   * From this connection age on, ms, the stream moves to a new connection at the next utterance
-   * boundary (between a final and the next speech), ahead of {@link maxStreamMs}. Default
-   * `maxStreamMs − 60 000`.
+   * From this connection age on, ms, the stream opens a new connection ahead and hands over to it
+   * at the next utterance boundary (between a final and the next partial), before
+   * {@link maxStreamMs}. Default `max(maxStreamMs / 2, maxStreamMs − 60 000)`; at most `maxStreamMs`.
+   * See docs/fallback-and-reliability.md ("Handover").
    */
   readonly rotateAfterMs?: number;
+  /**
+   * Check per-stream options (`keywords`, `decoder`) the way the provider checks its own, before a
+   * stream uses them: from `recognizer.stream()` and `stream.reconfigure()`. Optional: a provider
+   * without it ignores `keywords`, and a stream rejects `providerOptions` for it.
+   * @throws {@link ConfigurationError} (`INVALID_CONFIG`) naming the invalid option.
+   */
+  checkSessionOptions?(options: SessionOptions): void;
   /**
    * Concurrency budget: at most `maxConcurrent` sessions open at once (fleet-wide when the recognizer
    * has a `coordinator`). The recognizer takes a lease before each `connect()` and gives it back when

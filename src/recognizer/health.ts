@@ -1,8 +1,9 @@
 /**
  * Provider availability for new streams: a provider that triggered a fallback
  * is taken out of rotation, probed after a cooldown with a cheap check
- * (token + handshake), and put back when the probe succeeds. A stream is never
- * switched back mid-call: only new streams see a recovered provider.
+ * (token + handshake), and put back when the probe succeeds: new streams use it
+ * again, and (with `fallback.switchBack`) the recognizer tells open streams on
+ * a lower-priority provider to hand back to it at their next utterance boundary.
  *
  * Shared through a coordinator ({@link ProviderHealth.share}): a provider taken
  * out of rotation by one process is skipped by all (each re-reads the shared

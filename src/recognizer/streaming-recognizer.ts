@@ -17,7 +17,7 @@ import { withBudget } from '../coordination/limited-provider.js';
 import { AudioFormatError, ConfigurationError, StateError } from '../errors/index.js';
 import { resolveLogger, type Logger } from '../logger.js';
 import type { Provider } from '../providers/provider.js';
-import { RecognitionStream } from '../stream/recognition-stream.js';
+import { PROVIDER_RECOVERED, RecognitionStream } from '../stream/recognition-stream.js';
 import type { StreamOptions, StreamSummary } from '../stream/types.js';
 import { MetricsAggregator, type RecognizerMetrics } from './metrics-aggregator.js';
 import { observeStream } from './stream-observer.js';
@@ -127,6 +127,8 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
   private readonly logger: Logger;
   private readonly reliability: ResolvedReliability;
   private readonly health: ProviderHealth;
+  /** The providers as streams use them (behind the concurrency budget when one applies), in priority order. */
+  private readonly connectors: readonly Provider[];
   private readonly link: CoordinatorLink;
   private readonly budgets: ConcurrencyBudget[] = [];
   private readonly open = new Set<RecognitionStream>();
@@ -148,6 +150,7 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
       }
       if (ids.has(p.id)) throw new ConfigurationError(`duplicate provider id "${p.id}"`);
       ids.add(p.id);
+      checkStreamLimits(p);
     }
     this.providers = Object.freeze(providers.slice());
     this.language = options.language ?? 'ko-KR';
@@ -168,13 +171,16 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
         }),
     });
     const connectors = this.providers.map((p) => this.coordinate(p));
+    this.connectors = connectors;
     this.health = new ProviderHealth(
       connectors,
       this.reliability.recoveryCooldownMs,
       this.reliability.attemptTimeoutMs || 10_000,
       this.logger,
-      (provider, available, reason) =>
-        this.emit('availability', reason ? { provider, available, reason } : { provider, available }),
+      (provider, available, reason) => {
+        this.emit('availability', reason ? { provider, available, reason } : { provider, available });
+        if (available) this.switchBack(provider);
+      },
     );
     this.health.share(this.link);
   }
@@ -199,6 +205,18 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
     budget.attach(this.link);
     this.budgets.push(budget);
     return withBudget(p, budget);
+  }
+
+  /**
+   * `provider` is available again: with `fallback.switchBack`, every open stream served by a provider
+   * of lower priority hands back to it at its next utterance boundary.
+   */
+  private switchBack(id: string): void {
+    if (!this.reliability.switchBack || this.closed) return;
+    const rank = (x: string): number => this.connectors.findIndex((p) => p.id === x);
+    const provider = this.connectors[rank(id)];
+    if (!provider) return;
+    for (const s of this.open) if (rank(s.provider) > rank(id)) s[PROVIDER_RECOVERED](provider);
   }
 
   /**
@@ -321,5 +339,19 @@ export class StreamingRecognizer extends EventEmitter<StreamingRecognizerEvents>
       available: Object.fromEntries(this.providers.map((p) => [p.id, this.health.isAvailable(p.id)])),
       closed: this.closed,
     };
+  }
+}
+
+/** A provider's declared stream limits (`maxStreamMs`, `rotateAfterMs`) must make sense. */
+function checkStreamLimits(p: Provider): void {
+  const { maxStreamMs: max, rotateAfterMs: soft } = p;
+  if (max !== undefined && (typeof max !== 'number' || !Number.isFinite(max) || max < 1000)) {
+    throw new ConfigurationError(`provider "${p.id}": maxStreamMs must be a number of ms >= 1000 (got ${String(max)})`);
+  }
+  if (soft !== undefined) {
+    if (max === undefined) throw new ConfigurationError(`provider "${p.id}": rotateAfterMs needs maxStreamMs`);
+    if (typeof soft !== 'number' || !Number.isFinite(soft) || soft < 0 || soft > max) {
+      throw new ConfigurationError(`provider "${p.id}": rotateAfterMs must be a number of ms from 0 to maxStreamMs (got ${String(soft)})`);
+    }
   }
 }

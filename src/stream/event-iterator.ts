@@ -40,6 +40,7 @@ export function iterateEvents(
     reconnect: (e: import('./types.js').ReconnectEvent) => push({ type: 'reconnect', ...e }),
     fallback: (e: import('./types.js').FallbackEvent) => push({ type: 'fallback', ...e }),
     warning: (e: import('./types.js').StreamWarning) => push({ type: 'warning', ...e }),
+    handover: (e: import('./types.js').HandoverEvent) => push({ type: 'handover', ...e }),
     error: (e: SttError) => push({ type: '__error', error: e }),
     close: (summary: StreamSummary) => {
       push({ type: 'close', summary });

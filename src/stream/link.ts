@@ -7,8 +7,10 @@
  */
 import { AudioConverter, negotiateFormat } from '../audio/converter.js';
 import { bytesPerMs, bytesPerSample, type AudioFormat } from '../audio/format.js';
+import type { SttError } from '../errors/index.js';
 import type { Provider, ProviderSession, SessionCosts } from '../providers/provider.js';
 import { FrameChunker } from './chunker.js';
+import type { ConnectSettings } from './connect-settings.js';
 
 /** An utterance of the stream (ids continue across links). @internal */
 export interface Utterance {
@@ -45,21 +47,44 @@ export class Link {
   retired = false;
   /** Bytes the window dropped before this link could send them. */
   lostBytes = 0;
+  /** The session's failure while it did not serve the stream (connecting, or opened ahead). */
+  failure: SttError | undefined;
+  /** When `connect()` resolved (performance.now()): the connection's age counts from here. */
+  openedAt = 0;
   private readonly converter: AudioConverter;
   private readonly chunker: FrameChunker;
+  private _offset: number;
 
   constructor(
     readonly provider: Provider,
     /** Input byte position of the link's first audio byte (its results are relative to it). */
-    readonly offset: number,
+    offset: number,
     input: Required<AudioFormat>,
+    /** What the connection was opened with. */
+    readonly settings: ConnectSettings,
   ) {
+    this._offset = offset;
     this.sent = offset;
     this.wire = negotiateFormat(input, provider.capabilities);
     this.wireBytesPerMs = bytesPerMs(this.wire);
     this.converter = new AudioConverter(input, this.wire);
     const samples = Math.max(1, Math.round((this.wire.sampleRate * (provider.chunkMs ?? 100)) / 1000));
     this.chunker = new FrameChunker(samples * bytesPerSample(this.wire.encoding));
+  }
+
+  /** Input byte position of the link's first audio byte (its results are relative to it). */
+  get offset(): number {
+    return this._offset;
+  }
+
+  /**
+   * Place a connection opened ahead (a handover) on the stream: its audio starts at input byte
+   * `position`. Only before anything was sent through it.
+   */
+  startAt(position: number): void {
+    if (this.sent !== this._offset) throw new Error('Link.startAt() after audio was sent');
+    this._offset = position;
+    this.sent = position;
   }
 
   /** Wire bytes held (not yet a full frame, or not yet flushed by the socket). */
@@ -89,11 +114,36 @@ export class Link {
 
   /** Stop: cancel a pending connect, close the session, forget the bytes in flight. */
   abort(): void {
+    clearTimeout(this.lingering);
+    this.lingering = undefined;
     this.retired = true;
     this.inflight = 0;
     this.controller.abort();
     this.session?.abort();
   }
+
+  /**
+   * Retire now (nothing more is sent, whatever arrives is ignored by the stream) and close the
+   * session after `lingerMs`, so what is in flight on it (a WebSocket ping the server sent to learn
+   * that its last final arrived) completes; then `closed()`. A session that still holds audio it
+   * would go on sending (one that paces audio, Google's) is closed at once instead: the old
+   * connection must hear nothing after the switch. {@link abort} closes it at once.
+   */
+  closeQuietly(lingerMs: number, closed: () => void): void {
+    if ((this.session?.bufferedAmount ?? 0) > 0) {
+      this.abort();
+      closed();
+      return;
+    }
+    this.retired = true;
+    this.inflight = 0;
+    this.lingering = setTimeout(() => {
+      this.abort();
+      closed();
+    }, lingerMs);
+  }
+
+  private lingering: NodeJS.Timeout | undefined;
 
   private sendFrame(frame: Uint8Array, onDrained: () => void): void {
     const s = this.session;

@@ -13,6 +13,11 @@
  * stalls (no result for speech sent, {@link StallWatch}) and finals missing
  * after the end of audio, and reports them to the supervisor as failures.
  *
+ * Handover (spec §9): the supervisor may also move the stream to a connection
+ * it opened ahead (`reconfigure()`, rotation, switch-back); the stream tells it
+ * when it is at an utterance boundary and, at the switch, replays into the new
+ * connection the audio after the last final (less the silence of a long pause).
+ *
  * State machine (every change goes through `transition()` and emits `state`):
  * ```
  * connecting ──opened──▶ open ──end()──▶ ending ──last finals──▶ closed
@@ -31,6 +36,7 @@ import { bytesPerMs, bytesPerSample, normalizeAudioFormat, type AudioFormat } fr
 import { AbortError, type AudioFormatError, StateError, TimeoutError, type SttError } from '../errors/index.js';
 import type { Logger } from '../logger.js';
 import type { Provider, ProviderResult } from '../providers/provider.js';
+import { initialSettings, reconfigured, sameSettings, type ConnectSettings } from './connect-settings.js';
 import { iterateEvents } from './event-iterator.js';
 import { chunkBytes, toAsyncIterable, type AudioChunk } from './input.js';
 import type { Link, Utterance } from './link.js';
@@ -42,8 +48,10 @@ import { SpeechActivity } from './speech-activity.js';
 import { StallWatch, type Stall } from './stall-watch.js';
 import { Supervisor, type SupervisorListener } from './supervisor.js';
 import type {
+  HandoverReason,
   RecognitionEvent,
   RecognitionStreamEvents,
+  ReconfigureOptions,
   StreamOptions,
   StreamState,
   StreamSummary,
@@ -70,7 +78,22 @@ export interface StreamInit {
   onClosed?: (stream: RecognitionStream) => void;
 }
 
+/**
+ * The recognizer saw a provider of higher priority than the one serving this stream available again
+ * (its recovery probe succeeded): switch back to it at the next utterance boundary. Not a public API.
+ * @internal
+ */
+export const PROVIDER_RECOVERED = Symbol('streaming-stt.providerRecovered');
+
 const PACE_TICK_MS = 50;
+/**
+ * A handover in a long pause does not replay all of it: the new connection starts at most this long
+ * before the newest audio when both the provider (no utterance open) and the energy endpointer (no
+ * speech since the last final) say the pause is silence, ms. Covers the endpointer's onset delay.
+ */
+const PAUSE_KEPT_MS = 1000;
+/** Speech the endpointer may still hear after a final's end (its hangover and word-end slack), ms. */
+const SPEECH_AFTER_FINAL_MS = 500;
 /** How long `end()` waits for a provider's last finals when neither the stream nor the provider says, ms. */
 const DEFAULT_END_TIMEOUT_MS = 5000;
 const MAX_FINALIZE_MARKS = 256;
@@ -79,7 +102,7 @@ const MAX_FINALIZE_MARKS = 256;
  * A streaming recognition session. Create it with `recognizer.stream()`.
  *
  * Events (see {@link RecognitionStreamEvents}): `state`, `open`, `speechstart`, `partial`, `final`,
- * `speechend`, `metrics`, `reconnect`, `fallback`, `error`, `close`, `drain`. Emitting `error`
+ * `speechend`, `metrics`, `reconnect`, `fallback`, `handover`, `error`, `close`, `drain`. Emitting `error`
  * with no listener never throws. Also async-iterable: `for await (const ev of stream)` yields
  * every event but `drain` and `error`, and throws the `SttError` when the stream fails.
  */
@@ -88,12 +111,10 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   private readonly inputFormat: Required<AudioFormat>;
   private readonly inBytesPerMs: number;
   private readonly sampleBytes: number;
-  private readonly interimResults: boolean;
   private readonly includeRaw: boolean;
   /** The stream's `endTimeoutMs` option; undefined: the provider's own, else {@link DEFAULT_END_TIMEOUT_MS}. */
   private readonly endTimeoutMs: number | undefined;
   private readonly hwmMs: number;
-  private readonly language: string;
   private readonly logger: Logger;
   private readonly rel: ResolvedReliability;
   private readonly clock = new WriteClock();
@@ -102,6 +123,8 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   private readonly activity: SpeechActivity;
   private readonly sup: Supervisor;
   private readonly stall: StallWatch;
+  /** Settings the latest `reconfigure()` asked for (those of the serving connection when none is pending). */
+  private desired: ConnectSettings;
 
   private pacer: NodeJS.Timeout | undefined;
   private finalizeMarks: number[] = [];
@@ -130,7 +153,6 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     this.inputFormat = normalizeAudioFormat(o.audio);
     this.inBytesPerMs = bytesPerMs(this.inputFormat);
     this.sampleBytes = bytesPerSample(this.inputFormat.encoding);
-    this.interimResults = checked.interimResults;
     this.includeRaw = checked.includeRaw;
     this.endTimeoutMs = checked.endTimeoutMs;
     this.rel = init.reliability;
@@ -144,10 +166,10 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     });
     const hwmBytes = Math.min(checked.highWaterMark ?? Math.round(this.inBytesPerMs * 2000), this.replay.windowBytes);
     this.hwmMs = hwmBytes / this.inBytesPerMs;
-    this.language = o.language ?? init.language;
     this.logger = init.logger;
     this.activity = new SpeechActivity(this.inputFormat);
     if (!init.providers[0]) throw new StateError('no provider is available for a new stream');
+    this.desired = initialSettings({ language: o.language ?? init.language, interimResults: checked.interimResults }, o, init.providers);
     this.stall = new StallWatch((s) => this.onStall(s));
     this.sup = new Supervisor(
       {
@@ -155,8 +177,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
         reliability: this.rel,
         giveUpAfterMs: this.rel.giveUpAfterMs ?? checked.replayWindowMs,
         input: this.inputFormat,
-        language: this.language,
-        interimResults: this.interimResults,
+        settings: this.desired,
         includeRaw: this.includeRaw,
         logger: this.logger,
         origin: () => this.replay.start,
@@ -269,10 +290,53 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
       return this.endPromise;
     }
     this.intake.dropPartial();
+    this.sup.stopHandovers(new StateError('the stream ended before a new connection took over (end() was called)', { provider: this.sup.provider.id }));
     this.transition('ending');
     this.endAt = this.replay.end;
     this.pump();
     return this.endPromise;
+  }
+
+  /**
+   * Change the stream's settings mid-call without losing or repeating a word: a new connection with
+   * the new settings is opened ahead while the current one keeps serving, and the stream moves to it
+   * at the next utterance boundary (a `handover` event, reason `'reconfigure'`), replaying the audio
+   * after the last final. RTZR, for one, takes its decoder options only in the handshake, so any
+   * change is a new connection. Fields left out keep their value; calls made while one is pending
+   * merge into it (one handover, every promise settles with it). If no boundary comes within
+   * `fallback.handoverWaitMs` (default 15 s), the handover is forced (`forced: true`): the utterance
+   * in progress is re-recognised on the new connection under the same `utteranceId`.
+   * @returns resolves when the new connection carries the stream (at once when nothing changes).
+   * @throws (rejects, never throws synchronously) {@link ConfigurationError} (`INVALID_CONFIG`) for an
+   * unknown or invalid option, one a provider rejects (`Provider.checkSessionOptions`), or
+   * `providerOptions` for a provider that is not in the stream or takes none; {@link StateError}
+   * (`INVALID_STATE`) when the stream has ended, failed or was aborted, or `end()` is called before the
+   * switch; an {@link AbortError} when it is aborted before it; the new connection's error when it
+   * failed permanently, or transiently `reconnect.retries` times (the current connection and settings
+   * carry on); the stream's own error when it fails first.
+   */
+  reconfigure(options: ReconfigureOptions): Promise<void> {
+    if (this._state !== 'connecting' && this._state !== 'open') {
+      return Promise.reject(new StateError(`reconfigure() on a stream that is ${this._state}`, { provider: this.sup.provider.id }));
+    }
+    let next: ConnectSettings;
+    try {
+      next = reconfigured(this.desired, options, this.init.providers);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    if (sameSettings(next, this.desired) && !this.sup.handoverPending) return Promise.resolve();
+    this.desired = next;
+    return this.sup.handover({ reason: 'reconfigure', settings: next }).catch((err: unknown) => {
+      // given up: later changes start from the settings in use
+      if (!this.sup.handoverPending) this.desired = this.sup.connectSettings;
+      throw err;
+    });
+  }
+
+  /** @internal See {@link PROVIDER_RECOVERED}. */
+  [PROVIDER_RECOVERED](provider: Provider): void {
+    if (this._state === 'open' || this._state === 'connecting') this.sup.recovered(provider);
   }
 
   /** Stop now: close the connection, no more events but `state` and `close`. `summary.error` is an {@link AbortError}. */
@@ -331,6 +395,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
       finals: this.finals.length,
       reconnects: this.sup.reconnects,
       fallbacks: this.sup.fallbacks,
+      handovers: this.sup.handovers,
     };
   }
 
@@ -357,13 +422,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
 
   private readonly listener: SupervisorListener = {
     opened: (link) => {
-      const burst = Math.round(this.rel.replayBurstMs * this.inBytesPerMs);
-      link.burstLeft = burst - (burst % this.sampleBytes);
-      const caps = link.provider.capabilities;
-      const watch = caps.streaming && caps.interimResults;
-      const timeoutMs = this.rel.stallTimeoutMs ?? caps.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
-      // A provider with a stall allowance of its own answers in wall time whatever the pace (a model pass).
-      this.stall.reset(watch ? timeoutMs : 0, caps.stallTimeoutMs === undefined ? this.rel.replaySpeed : 1);
+      this.startLink(link);
       if (this._state === 'connecting') this.transition('open');
       this.emit('open', { provider: link.provider.id });
       this.pump();
@@ -382,7 +441,70 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     },
     owesResult: () => this.stall.owed,
     failed: (error) => this.fail(error),
+    atBoundary: () => this.atBoundary(),
+    handedOver: (from, to, reason, forced) => this.onHandedOver(from, to, reason, forced),
   };
+
+  /** A connection starts carrying the stream: its replay burst, and the stall watch for it. */
+  private startLink(link: Link): void {
+    const burst = Math.round(this.rel.replayBurstMs * this.inBytesPerMs);
+    link.burstLeft = burst - (burst % this.sampleBytes);
+    const caps = link.provider.capabilities;
+    const watch = caps.streaming && caps.interimResults;
+    const timeoutMs = this.rel.stallTimeoutMs ?? caps.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    // A provider with a stall allowance of its own answers in wall time whatever the pace (a model pass).
+    this.stall.reset(watch ? timeoutMs : 0, caps.stallTimeoutMs === undefined ? this.rel.replaySpeed : 1);
+  }
+
+  /**
+   * The utterance boundary of a handover: every utterance the serving connection reported has its
+   * final (none is waiting to continue after a reconnect either), and the audio that connection has
+   * been sent since the last final is silence by the energy endpointer: a pause, as far as the
+   * connection heard. Switching then cuts nothing: the old connection heard only silence after its
+   * last final; the new one is sent everything after that final (speech the caller started since
+   * included).
+   */
+  private atBoundary(): boolean {
+    const link = this.sup.link;
+    if (!link || this.closed || this.adopt) return false;
+    for (const u of link.segments.values()) if (!u.finalized) return false;
+    // what left this process for the connection (a session that paces audio, Google's, holds some back)
+    const heardMs = link.sent / this.inBytesPerMs - link.pendingWireBytes / link.wireBytesPerMs;
+    return !this.activity.speechBetween(this.committedMs + SPEECH_AFTER_FINAL_MS, heardMs);
+  }
+
+  /** The endpointer is in speech, or heard speech after the last final (beyond the final's own end), in all the audio written. */
+  private speechSinceFinal(): boolean {
+    return this.activity.speaking || this.activity.lastSpeechMs > this.committedMs + SPEECH_AFTER_FINAL_MS;
+  }
+
+  /** The supervisor moved the stream to a connection opened ahead: replay into it what is not final yet. */
+  private onHandedOver(from: Link, to: Link, reason: HandoverReason, forced: boolean): void {
+    this.stopPacer();
+    if (forced) {
+      // the utterance in progress continues on the new connection, under its id
+      for (const u of from.segments.values()) if (!u.finalized) this.adopt ??= u;
+    }
+    const origin = this.handoverOrigin(forced);
+    if (origin > this.replay.start) this.replay.commit(origin);
+    to.startAt(this.replay.start);
+    this.startLink(to);
+    const replayedMs = Math.round((this.replay.end - to.offset) / this.inBytesPerMs);
+    this.emit('handover', { from: from.provider.id, to: to.provider.id, reason, forced, replayedMs });
+    this.pump();
+  }
+
+  /**
+   * Where a handover's new connection starts: after the last final; in a long pause that the
+   * provider and the energy endpointer both call silence, {@link PAUSE_KEPT_MS} before the newest
+   * audio (a provider paced at real time, Google's, would otherwise spend the pause replaying it).
+   */
+  private handoverOrigin(forced: boolean): number {
+    const start = this.replay.start;
+    if (forced || this.speechSinceFinal()) return start;
+    const keep = Math.round((this.audioMs - PAUSE_KEPT_MS) * this.inBytesPerMs);
+    return Math.max(start, keep - (keep % this.sampleBytes));
+  }
 
   /** Speech went out and nothing came back for the allowance: a stall, recovered like a failure. */
   private onStall(s: Stall): void {
@@ -553,12 +675,12 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     const t: Transcript = { type: r.type, text: r.text, utteranceId: utt.id, startMs, endMs, provider: link.provider.id };
     if (r.confidence !== undefined) t.confidence = r.confidence;
     if (r.words) t.words = r.words.map((w) => ({ ...w, startMs: Math.round(w.startMs + offsetMs), endMs: Math.round(w.endMs + offsetMs) }));
-    t.language = r.language ?? this.language;
+    t.language = r.language ?? link.settings.language;
     if (this.includeRaw && r.raw !== undefined) t.raw = r.raw;
 
     if (r.type === 'partial') {
       utt.firstPartialAt ??= now;
-      if (this.interimResults) this.emit('partial', t);
+      if (link.settings.interimResults) this.emit('partial', t);
       return;
     }
     utt.finalized = true;
@@ -571,6 +693,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     this.emit('final', t);
     this.emit('speechend', { utteranceId: utt.id, endMs });
     this.emit('metrics', this.metricsFor(link, utt, t));
+    if (link === this.sup.link && this.atBoundary()) this.sup.boundary();
   }
 
   private metricsFor(link: Link, utt: Utterance, t: Transcript): UtteranceMetrics {
@@ -607,7 +730,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     this.intake.dropPartial();
     this.transition(state, error);
     if (state === 'failed') this.emit('error', error!);
-    this.sup.close();
+    this.sup.close(error);
     this.stopPacer();
     this.stall.stop();
     this.replay.clear();
@@ -623,6 +746,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
       providers: this.sup.providersUsed.slice(),
       reconnects: this.sup.reconnects,
       fallbacks: this.sup.fallbacks,
+      handovers: this.sup.handovers,
     };
     if (error) summary.error = error;
     this.summary = summary;

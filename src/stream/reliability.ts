@@ -6,7 +6,7 @@
  * @module
  */
 import { ConfigurationError, type SttError } from '../errors/index.js';
-import { checkInteger, checkReplayWindowMs } from './options.js';
+import { checkDurationMs, checkInteger, checkReplayWindowMs } from './options.js';
 
 /** Reconnecting to the same provider after a transient failure. */
 export interface ReconnectOptions {
@@ -58,6 +58,23 @@ export interface FallbackOptions {
   replayBurstMs?: number;
   /** The rest of a replay goes out at this multiple of real time. Default 4. */
   replaySpeed?: number;
+  /**
+   * After a fallback, move a stream back to a higher-priority provider once the recognizer sees it
+   * available again (its recovery probe succeeded, `availability` `{ available: true }`): the stream
+   * opens a connection to it ahead and hands over at the next utterance boundary (a `handover`
+   * event, reason `'switchback'`). `false`: a stream stays where it fell back to; only new streams
+   * use the recovered provider. Default true. See docs/fallback-and-reliability.md ("Handover").
+   */
+  switchBack?: boolean;
+  /**
+   * How long a handover's new connection, once open, waits for an utterance boundary, ms. Past it a
+   * `reconfigure()` is forced (the utterance in progress is re-recognised on the new connection,
+   * replayed from the last final), and a switch-back is given up (its connection closed) and tried
+   * again at the next boundary, at most 3 times per recovery. A rotation waits until the provider's
+   * `maxStreamMs` instead. Default 15000 (longer than RTZR's default `maxUtterDuration`, 12 s, so a
+   * caller talking without a pause still reaches a boundary). From 100 to 600000.
+   */
+  handoverWaitMs?: number;
 }
 
 /** @internal */
@@ -81,6 +98,8 @@ export interface ResolvedReliability {
   recoveryCooldownMs: number;
   replayBurstMs: number;
   replaySpeed: number;
+  switchBack: boolean;
+  handoverWaitMs: number;
 }
 
 /** Stall timeout of a provider that declares none, ms. @internal */
@@ -106,6 +125,7 @@ export function resolveReliability(
   const f = fallback === false ? {} : (fallback ?? {});
   const speed = nonNegative('fallback.replaySpeed', f.replaySpeed, 4);
   if (speed < 1) throw new ConfigurationError('fallback.replaySpeed must be >= 1');
+  if (f.switchBack !== undefined && typeof f.switchBack !== 'boolean') throw new ConfigurationError('fallback.switchBack must be a boolean');
   return {
     fallback: fallback !== false,
     reconnect:
@@ -124,6 +144,8 @@ export function resolveReliability(
     recoveryCooldownMs: nonNegative('fallback.recoveryCooldownMs', f.recoveryCooldownMs, 30_000),
     replayBurstMs: nonNegative('fallback.replayBurstMs', f.replayBurstMs, 5000),
     replaySpeed: speed,
+    switchBack: fallback !== false && f.switchBack !== false,
+    handoverWaitMs: checkDurationMs('fallback.handoverWaitMs', f.handoverWaitMs ?? 15_000, 100, 600_000),
   };
 }
 

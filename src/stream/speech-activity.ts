@@ -31,6 +31,11 @@ export class SpeechActivity {
   /** Stream ms of the latest speech heard (0 before any). */
   lastSpeechMs = 0;
 
+  /** Whether the audio pushed last is speech (the endpointer is inside a speech segment). */
+  get speaking(): boolean {
+    return this.endpointer.inSpeech;
+  }
+
   /** Feed input bytes (whole samples); true while speech is going on. */
   push(bytes: Uint8Array): boolean {
     for (const ev of this.endpointer.push(this.pcm(bytes))) {

@@ -4,6 +4,7 @@
  */
 import type { AudioFormat } from '../audio/format.js';
 import type { SttError } from '../errors/index.js';
+import type { KeywordOption } from '../providers/provider.js';
 
 /** A word with stream-absolute times (ms of audio since the stream's first byte). */
 export interface Word {
@@ -88,6 +89,8 @@ export interface StreamSummary {
   reconnects: number;
   /** Switches to another provider (`fallback` events). */
   fallbacks: number;
+  /** Handovers to a new connection (`handover` events: reconfigure, rotation, switch-back). */
+  handovers: number;
   /** Why the stream failed or was aborted, when it did not end normally. */
   error?: SttError;
 }
@@ -114,6 +117,59 @@ export interface FallbackEvent {
   reason: SttError;
   /** Audio replayed into the new provider, ms. */
   replayedMs: number;
+}
+
+/**
+ * Why a stream moved to a new connection:
+ * - `'reconfigure'`: `stream.reconfigure()` changed options that only a new connection takes;
+ * - `'rotation'`: the connection neared its provider's stream limit (`Provider.maxStreamMs`,
+ *   `rotateAfterMs`; Google's ~5-minute `StreamingRecognize` limit);
+ * - `'switchback'`: after a fallback, the higher-priority provider is available again
+ *   (`fallback.switchBack`).
+ */
+export type HandoverReason = 'reconfigure' | 'rotation' | 'switchback';
+
+/**
+ * `handover` payload: the stream moved to a new connection, opened ahead while the old one kept
+ * serving (make-before-break), at an utterance boundary. No word is lost or repeated: the new
+ * connection is sent the audio after the last final, the old one is closed and whatever it still
+ * sends is ignored; `utteranceId`s and times continue. The stream stays `open` (no `state` or
+ * `open` event). See docs/fallback-and-reliability.md ("Handover") for the boundary, the bounds and
+ * what happens when no boundary comes.
+ */
+export interface HandoverEvent {
+  /** Provider of the old connection. */
+  from: string;
+  /** Provider of the new connection (the same as `from` for a reconfigure or a rotation). */
+  to: string;
+  /** Why the stream moved: `reconfigure()`, a provider's stream limit, or a switch back after a fallback. */
+  reason: HandoverReason;
+  /**
+   * No utterance boundary came in time (`fallback.handoverWaitMs`, or the provider's `maxStreamMs`):
+   * the utterance in progress continues on the new connection under the same `utteranceId`,
+   * re-recognised from its start.
+   */
+  forced: boolean;
+  /** Audio sent again to the new connection at once (after the last final), ms. */
+  replayedMs: number;
+}
+
+/**
+ * What `stream.reconfigure()` can change mid-call. Every field is optional; a field left out keeps
+ * its current value.
+ */
+export interface ReconfigureOptions {
+  /** BCP-47 language of the new connection. */
+  language?: string;
+  /** Emit `partial` events. */
+  interimResults?: boolean;
+  /** Keywords to boost (replaces the list; `[]` clears it). See {@link StreamOptions.keywords}. */
+  keywords?: readonly KeywordOption[];
+  /**
+   * Decoder options by provider id, merged key by key into the current ones (a key set to
+   * `undefined` goes back to the provider's own option). See {@link StreamOptions.providerOptions}.
+   */
+  providerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 /**
@@ -250,6 +306,14 @@ export interface RecognitionStreamEvents {
    * inside the `write()` that dropped it: once per episode, and for every chunk larger than the window.
    */
   warning: (warning: StreamWarning) => void;
+  /**
+   * The stream moved to a new connection, opened ahead, at an utterance boundary (spec §9): after
+   * `reconfigure()`, before a provider's stream limit (`rotation`), or back to a recovered
+   * higher-priority provider (`switchback`). Emitted when the new connection takes over, between
+   * utterances (or, `forced`, mid-utterance under the same `utteranceId`); no `state` or `open`
+   * event accompanies it. See {@link HandoverEvent}.
+   */
+  handover: (event: HandoverEvent) => void;
 }
 
 /** One item of the stream's async iteration. An `error` is thrown by the iterator rather than yielded. */
@@ -300,6 +364,10 @@ export type RecognitionEvent =
       /** A `warning` event. */
       type: 'warning';
     } & StreamWarning)
+  | ({
+      /** A `handover` event. */
+      type: 'handover';
+    } & HandoverEvent)
   | {
       /** The `close` event: always the last item. */
       type: 'close';
@@ -345,4 +413,20 @@ export interface StreamOptions {
    * `capabilities.endTimeoutMs` (Whisper servers: seconds per model pass), else 5000.
    */
   endTimeoutMs?: number;
+  /**
+   * Keywords to boost in this stream, for every provider that takes keywords (RTZR: its `keywords`
+   * handshake parameter, `'word'` or `[word, score]`, Hangul only; providers without per-stream
+   * options ignore them). Replaces the provider's own `keywords` option for this stream. Change it
+   * mid-call with `stream.reconfigure()`.
+   * @throws {@link ConfigurationError} from `recognizer.stream()` when a provider rejects them.
+   */
+  keywords?: readonly KeywordOption[];
+  /**
+   * Decoder options for this stream by provider id, with the names of that provider's own options,
+   * e.g. `{ rtzr: { epdTime: 0.8, useItn: false } }`. Only providers with
+   * `Provider.checkSessionOptions` take them (RTZR: see docs/rtzr.md).
+   * @throws {@link ConfigurationError} from `recognizer.stream()` for an unknown provider id, a
+   * provider that takes no per-stream options, or an option the provider rejects.
+   */
+  providerOptions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }

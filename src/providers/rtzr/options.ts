@@ -11,6 +11,7 @@
 import { normalizeAudioFormat, type AudioEncoding, type AudioFormat } from '../../audio/format.js';
 import type { ConcurrencyOptions } from '../../coordination/budget.js';
 import { ConfigurationError } from '../../errors/index.js';
+import type { SessionOptions } from '../provider.js';
 
 /** RTZR streaming models. */
 export type RtzrModel = 'sommers_ko' | 'sommers_ja' | 'sommers_en' | 'whisper';
@@ -185,7 +186,7 @@ function checkRange(name: string, value: number | undefined, min: number, max: n
   }
 }
 
-function formatKeywords(keywords: (string | [string, number])[] | undefined): string[] {
+function formatKeywords(keywords: readonly (string | readonly [string, number])[] | undefined): string[] {
   if (!keywords) return [];
   if (!Array.isArray(keywords)) throw new ConfigurationError('keywords must be an array', { provider: 'rtzr' });
   if (keywords.length > 100) throw new ConfigurationError('at most 100 keywords are allowed', { provider: 'rtzr' });
@@ -276,32 +277,7 @@ export function resolveRtzrOptions(
     options.websocketUrl ?? env.RTZR_WEBSOCKET_URL ?? wsDefault,
     ['wss:', 'ws:'],
   );
-  const modelName = options.modelName ?? 'sommers_ko';
-  if (!MODELS.includes(modelName)) {
-    throw new ConfigurationError(`unknown modelName "${String(modelName)}"; expected ${MODELS.join(', ')}`, {
-      provider: 'rtzr',
-    });
-  }
-  const domain = options.domain ?? 'CALL';
-  if (!DOMAINS.includes(domain)) {
-    throw new ConfigurationError(`unknown domain "${String(domain)}"; expected ${DOMAINS.join(' or ')}`, {
-      provider: 'rtzr',
-    });
-  }
-  for (const name of ['useItn', 'useDisfluencyFilter', 'useProfanityFilter', 'usePunctuation'] as const) {
-    const v = options[name];
-    if (v !== undefined && typeof v !== 'boolean') {
-      throw new ConfigurationError(`${name} must be a boolean`, { provider: 'rtzr' });
-    }
-  }
-  checkRange('epdTime (seconds)', options.epdTime, 0.1, 10);
-  checkRange('maxUtterDuration (seconds)', options.maxUtterDuration, 1, 60);
-  checkRange('noiseThreshold', options.noiseThreshold, 0, 1);
-  checkRange('activeThreshold', options.activeThreshold, 0, 1);
-  const keywords = formatKeywords(options.keywords);
-  if (keywords.length > 0 && modelName !== 'sommers_ko') {
-    throw new ConfigurationError('keywords are supported by modelName sommers_ko only', { provider: 'rtzr' });
-  }
+  const decoder = resolveDecoder(options);
   const wireEncoding = options.wireEncoding ?? 'linear16';
   if (wireEncoding !== 'linear16' && wireEncoding !== 'passthrough') {
     throw new ConfigurationError('wireEncoding must be "linear16" or "passthrough"', { provider: 'rtzr' });
@@ -312,9 +288,7 @@ export function resolveRtzrOptions(
     clientSecret: clientSecret!,
     apiBase,
     websocketUrl,
-    modelName,
-    domain,
-    keywords,
+    ...decoder,
     prewarm: resolvePrewarm(options.prewarm),
     chunkMs: positiveInt('chunkMs', options.chunkMs ?? 100, 10),
     tokenRefreshMarginMs: positiveInt('tokenRefreshMarginMs', options.tokenRefreshMarginMs ?? 300_000),
@@ -323,20 +297,95 @@ export function resolveRtzrOptions(
     connectTimeoutMs: positiveInt('connectTimeoutMs', options.connectTimeoutMs ?? 10_000, 1),
     pingIntervalMs: positiveInt('pingIntervalMs', options.pingIntervalMs ?? 15_000, 1),
   };
-  for (const k of [
-    'useItn',
-    'useDisfluencyFilter',
-    'useProfanityFilter',
-    'usePunctuation',
-    'epdTime',
-    'maxUtterDuration',
-    'noiseThreshold',
-    'activeThreshold',
-    'language',
-  ] as const) {
-    if (options[k] !== undefined) (resolved as unknown as Record<string, unknown>)[k] = options[k];
-  }
   return resolved;
+}
+
+/** Decoder options that have no default here (sent only when set). */
+const OPTIONAL_DECODER = [
+  'useItn',
+  'useDisfluencyFilter',
+  'useProfanityFilter',
+  'usePunctuation',
+  'epdTime',
+  'maxUtterDuration',
+  'noiseThreshold',
+  'activeThreshold',
+  'language',
+] as const;
+
+/** Names of the options a stream may set for itself (`providerOptions.rtzr`, `reconfigure()`): the handshake's decoder options. */
+export const RTZR_SESSION_OPTIONS = ['modelName', 'domain', 'keywords', ...OPTIONAL_DECODER] as const;
+
+/** The decoder options: the handshake query parameters, settable per provider and per stream. */
+type Decoder = Pick<ResolvedRtzrOptions, (typeof RTZR_SESSION_OPTIONS)[number]>;
+
+/** Validate and default the decoder options (the same rules for the provider and for a stream). */
+function resolveDecoder(options: Partial<Record<(typeof RTZR_SESSION_OPTIONS)[number], unknown>>): Decoder {
+  const o = options as RtzrProviderOptions;
+  const modelName = o.modelName ?? 'sommers_ko';
+  if (!MODELS.includes(modelName)) {
+    throw new ConfigurationError(`unknown modelName "${String(modelName)}"; expected ${MODELS.join(', ')}`, {
+      provider: 'rtzr',
+    });
+  }
+  const domain = o.domain ?? 'CALL';
+  if (!DOMAINS.includes(domain)) {
+    throw new ConfigurationError(`unknown domain "${String(domain)}"; expected ${DOMAINS.join(' or ')}`, {
+      provider: 'rtzr',
+    });
+  }
+  for (const name of ['useItn', 'useDisfluencyFilter', 'useProfanityFilter', 'usePunctuation'] as const) {
+    const v = o[name];
+    if (v !== undefined && typeof v !== 'boolean') {
+      throw new ConfigurationError(`${name} must be a boolean`, { provider: 'rtzr' });
+    }
+  }
+  checkRange('epdTime (seconds)', o.epdTime, 0.1, 10);
+  checkRange('maxUtterDuration (seconds)', o.maxUtterDuration, 1, 60);
+  checkRange('noiseThreshold', o.noiseThreshold, 0, 1);
+  checkRange('activeThreshold', o.activeThreshold, 0, 1);
+  if (o.language !== undefined && (typeof o.language !== 'string' || o.language === '')) {
+    throw new ConfigurationError('language must be a non-empty string such as "ko"', { provider: 'rtzr' });
+  }
+  const keywords = formatKeywords(o.keywords);
+  if (keywords.length > 0 && modelName !== 'sommers_ko') {
+    throw new ConfigurationError('keywords are supported by modelName sommers_ko only', { provider: 'rtzr' });
+  }
+  const d: Decoder = { modelName, domain, keywords };
+  for (const k of OPTIONAL_DECODER) if (o[k] !== undefined) (d as Record<string, unknown>)[k] = o[k];
+  return d;
+}
+
+/**
+ * A stream's own options on top of the provider's: `keywords` (the stream's, replacing the
+ * provider's) and `decoder` (RTZR option names, overriding the provider's one by one; its
+ * `keywords` win over the stream's). Same validation as the constructor's.
+ * @throws {@link ConfigurationError} for an option RTZR does not take per stream, or an invalid value.
+ */
+export function withSessionOptions(base: ResolvedRtzrOptions, session: SessionOptions): ResolvedRtzrOptions {
+  const decoder = session.decoder ?? {};
+  if (typeof decoder !== 'object' || decoder === null || Array.isArray(decoder)) {
+    throw new ConfigurationError('providerOptions for RTZR must be an object of its decoder options', { provider: base.id });
+  }
+  for (const k of Object.keys(decoder)) {
+    if (!(RTZR_SESSION_OPTIONS as readonly string[]).includes(k)) {
+      throw new ConfigurationError(`RTZR takes no per-stream option "${k}" (it takes ${RTZR_SESSION_OPTIONS.join(', ')})`, { provider: base.id });
+    }
+  }
+  const merged: Record<string, unknown> = {};
+  for (const k of RTZR_SESSION_OPTIONS) if (k !== 'keywords' && base[k] !== undefined) merged[k] = base[k];
+  merged.keywords = base.keywords.map(parseFormattedKeyword);
+  if (session.keywords !== undefined) merged.keywords = session.keywords;
+  for (const [k, v] of Object.entries(decoder)) if (v !== undefined) merged[k] = v;
+  const out: ResolvedRtzrOptions = { ...base };
+  for (const k of OPTIONAL_DECODER) delete (out as Partial<ResolvedRtzrOptions>)[k];
+  return Object.assign(out, resolveDecoder(merged));
+}
+
+/** `word:score` (as resolved) back to what `formatKeywords` takes. */
+function parseFormattedKeyword(k: string): string | [string, number] {
+  const i = k.lastIndexOf(':');
+  return i < 0 ? k : [k.slice(0, i), Number(k.slice(i + 1))];
 }
 
 const WIRE_NAMES: Record<AudioEncoding, string | undefined> = {

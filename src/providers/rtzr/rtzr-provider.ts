@@ -38,10 +38,17 @@ import type {
   ProviderCapabilities,
   ProviderSession,
   SessionCosts,
+  SessionOptions,
   WarmupOptions,
 } from '../provider.js';
 import { fetchRtzrToken } from './auth.js';
-import { buildStreamingUrl, resolveRtzrOptions, type ResolvedRtzrOptions, type RtzrProviderOptions } from './options.js';
+import {
+  buildStreamingUrl,
+  resolveRtzrOptions,
+  withSessionOptions,
+  type ResolvedRtzrOptions,
+  type RtzrProviderOptions,
+} from './options.js';
 import { RtzrSession, openRtzrSocket } from './session.js';
 import { SocketPool } from './socket-pool.js';
 import { createHttpDispatcher } from '../../transport/http.js';
@@ -226,11 +233,24 @@ export class RtzrProvider implements Provider, SelfCoordinating {
     await Promise.all([...this.pools.values()].map((p) => p.fill()));
   }
 
+  /**
+   * Per-stream options (a stream's `keywords` and `providerOptions.rtzr`, or `stream.reconfigure()`):
+   * the decoder options of the handshake query (`modelName`, `domain`, `keywords`, `useItn`,
+   * `useDisfluencyFilter`, `useProfanityFilter`, `usePunctuation`, `epdTime`, `maxUtterDuration`,
+   * `noiseThreshold`, `activeThreshold`, `language`), checked as the constructor checks them. RTZR takes
+   * them only in the handshake, so a change mid-call is a new connection (a handover).
+   * @throws {@link ConfigurationError} for another option or an invalid value.
+   */
+  checkSessionOptions(options: SessionOptions): void {
+    withSessionOptions(this.options, options);
+  }
+
   /** @inheritDoc */
   async connect(request: ConnectRequest): Promise<ProviderSession> {
     if (this.closed) throw new AbortError('provider is closed', { provider: this.id });
     this.logger ??= request.logger;
-    const url = buildStreamingUrl(this.options, request.format, request.language);
+    const options = request.options ? withSessionOptions(this.options, request.options) : this.options;
+    const url = buildStreamingUrl(options, request.format, request.language);
     const pool = this.pools.get(url);
     this.watchPressure();
     if (pool) {
