@@ -39,7 +39,7 @@ import type { Provider, ProviderResult } from '../providers/provider.js';
 import { initialSettings, reconfigured, sameSettings, type ConnectSettings } from './connect-settings.js';
 import { iterateEvents } from './event-iterator.js';
 import { chunkBytes, toAsyncIterable, type AudioChunk } from './input.js';
-import type { Link, Utterance } from './link.js';
+import type { Link } from './link.js';
 import { resolveStreamOptions } from './options.js';
 import { DEFAULT_STALL_TIMEOUT_MS, type ResolvedReliability } from './reliability.js';
 import { ReplayBuffer } from './replay-buffer.js';
@@ -55,9 +55,8 @@ import type {
   StreamOptions,
   StreamState,
   StreamSummary,
-  Transcript,
-  UtteranceMetrics,
 } from './types.js';
+import { UtteranceLedger } from './utterances.js';
 import { WriteClock } from './write-clock.js';
 import { inspectView } from '../inspection.js';
 
@@ -111,7 +110,6 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   private readonly inputFormat: Required<AudioFormat>;
   private readonly inBytesPerMs: number;
   private readonly sampleBytes: number;
-  private readonly includeRaw: boolean;
   /** The stream's `endTimeoutMs` option; undefined: the provider's own, else {@link DEFAULT_END_TIMEOUT_MS}. */
   private readonly endTimeoutMs: number | undefined;
   private readonly hwmMs: number;
@@ -132,14 +130,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   /** Input byte position where end() was called. */
   private endAt: number | undefined;
 
-  private nextUtteranceId = 0;
-  /** The newest utterance that has no final yet. */
-  private openUtterance: Utterance | undefined;
-  /** After a failure: the next link's first utterance continues this one. */
-  private adopt: Utterance | undefined;
-  /** Stream ms up to which finals have been delivered. */
-  private committedMs = 0;
-  private readonly finals: Transcript[] = [];
+  private readonly ledger: UtteranceLedger;
   private endPromise: Promise<StreamSummary> | undefined;
   private resolveEnd: ((s: StreamSummary) => void) | undefined;
   private summary: StreamSummary | undefined;
@@ -153,7 +144,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     this.inputFormat = normalizeAudioFormat(o.audio);
     this.inBytesPerMs = bytesPerMs(this.inputFormat);
     this.sampleBytes = bytesPerSample(this.inputFormat.encoding);
-    this.includeRaw = checked.includeRaw;
+    this.ledger = new UtteranceLedger({ bytesPerMs: this.inBytesPerMs, includeRaw: checked.includeRaw, clock: this.clock });
     this.endTimeoutMs = checked.endTimeoutMs;
     this.rel = init.reliability;
     this.replay = new ReplayBuffer(Math.round(checked.replayWindowMs * this.inBytesPerMs), this.sampleBytes);
@@ -178,7 +169,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
         giveUpAfterMs: this.rel.giveUpAfterMs ?? checked.replayWindowMs,
         input: this.inputFormat,
         settings: this.desired,
-        includeRaw: this.includeRaw,
+        includeRaw: checked.includeRaw,
         logger: this.logger,
         origin: () => this.replay.start,
         ...(init.onProviderFailed ? { onProviderFailed: init.onProviderFailed } : {}),
@@ -392,7 +383,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
       audioMs: Math.round(this.audioMs),
       droppedMs: this.droppedMs,
       replayBufferedMs: Math.round(this.replayBufferedMs),
-      finals: this.finals.length,
+      finals: this.ledger.finals.length,
       reconnects: this.sup.reconnects,
       fallbacks: this.sup.fallbacks,
       handovers: this.sup.handovers,
@@ -431,7 +422,7 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     lost: (_link, reason) => {
       this.stopPacer();
       this.stall.stop();
-      if (this.openUtterance && !this.openUtterance.finalized) this.adopt = this.openUtterance;
+      this.ledger.linkLost();
       if (this._state === 'open') this.transition('connecting', reason);
     },
     reconnecting: (event) => this.emit('reconnect', event),
@@ -466,25 +457,22 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
    */
   private atBoundary(): boolean {
     const link = this.sup.link;
-    if (!link || this.closed || this.adopt) return false;
+    if (!link || this.closed || this.ledger.adopt) return false;
     for (const u of link.segments.values()) if (!u.finalized) return false;
     // what left this process for the connection (a session that paces audio, Google's, holds some back)
     const heardMs = link.sent / this.inBytesPerMs - link.pendingWireBytes / link.wireBytesPerMs;
-    return !this.activity.speechBetween(this.committedMs + SPEECH_AFTER_FINAL_MS, heardMs);
+    return !this.activity.speechBetween(this.ledger.committedMs + SPEECH_AFTER_FINAL_MS, heardMs);
   }
 
   /** The endpointer is in speech, or heard speech after the last final (beyond the final's own end), in all the audio written. */
   private speechSinceFinal(): boolean {
-    return this.activity.speaking || this.activity.lastSpeechMs > this.committedMs + SPEECH_AFTER_FINAL_MS;
+    return this.activity.speaking || this.activity.lastSpeechMs > this.ledger.committedMs + SPEECH_AFTER_FINAL_MS;
   }
 
   /** The supervisor moved the stream to a connection opened ahead: replay into it what is not final yet. */
   private onHandedOver(from: Link, to: Link, reason: HandoverReason, forced: boolean): void {
     this.stopPacer();
-    if (forced) {
-      // the utterance in progress continues on the new connection, under its id
-      for (const u of from.segments.values()) if (!u.finalized) this.adopt ??= u;
-    }
+    if (forced) this.ledger.adoptOpenOf(from); // the utterance in progress continues on the new connection, under its id
     const origin = this.handoverOrigin(forced);
     if (origin > this.replay.start) this.replay.commit(origin);
     to.startAt(this.replay.start);
@@ -642,8 +630,8 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
 
   /** Speech was heard after the last final (an utterance is open, or the energy endpointer heard more). */
   private unfinishedSpeech(): boolean {
-    if (this.openUtterance && !this.openUtterance.finalized) return true;
-    return this.activity.lastSpeechMs > this.committedMs + 300;
+    if (this.ledger.speaking) return true;
+    return this.activity.lastSpeechMs > this.ledger.committedMs + 300;
   }
 
   // ─────────────────────────── results ───────────────────────────
@@ -651,70 +639,22 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
   private onResult(link: Link, r: ProviderResult): void {
     if (this.closed) return;
     this.stall.result();
-    const offsetMs = link.offset / this.inBytesPerMs;
-    const startMs = Math.round(r.startMs + offsetMs);
-    const endMs = Math.round(r.endMs + offsetMs);
-    let utt = link.segments.get(r.segment);
-    const fresh = r.type === 'final' && !utt?.finalized && r.text !== '' && endMs > this.committedMs;
-    this.sup.progress(link, fresh);
-    if (this.closed || utt?.finalized) return;
-    if (!utt) {
-      if (r.text === '' || endMs <= this.committedMs) return; // nothing new: empty, or audio already final
-      if (this.adopt) {
-        utt = this.adopt; // the utterance the failed connection left open continues here
-        this.adopt = undefined;
-      } else {
-        utt = { id: this.nextUtteranceId++, startMs, finalized: false };
-        this.emit('speechstart', { utteranceId: utt.id, startMs });
-      }
-      link.segments.set(r.segment, utt);
-      this.openUtterance = utt;
-      if (link.segments.size > 64) pruneFinalized(link.segments);
-    }
-    const now = performance.now();
-    const t: Transcript = { type: r.type, text: r.text, utteranceId: utt.id, startMs, endMs, provider: link.provider.id };
-    if (r.confidence !== undefined) t.confidence = r.confidence;
-    if (r.words) t.words = r.words.map((w) => ({ ...w, startMs: Math.round(w.startMs + offsetMs), endMs: Math.round(w.endMs + offsetMs) }));
-    t.language = r.language ?? link.settings.language;
-    if (this.includeRaw && r.raw !== undefined) t.raw = r.raw;
-
-    if (r.type === 'partial') {
-      utt.firstPartialAt ??= now;
+    this.sup.progress(link, this.ledger.isFreshFinal(link, r));
+    if (this.closed) return;
+    const mapped = this.ledger.map(link, r, performance.now());
+    if (!mapped) return;
+    const { transcript: t, utterance: utt, started } = mapped;
+    if (started) this.emit('speechstart', { utteranceId: utt.id, startMs: t.startMs });
+    if (t.type === 'partial') {
       if (link.settings.interimResults) this.emit('partial', t);
       return;
     }
-    utt.finalized = true;
-    if (this.openUtterance === utt) this.openUtterance = undefined;
-    t.latencyMs = Math.max(0, Math.round(now - (this.clock.writtenAt(endMs) ?? now)));
-    this.committedMs = Math.max(this.committedMs, endMs);
-    this.replay.commit(Math.round(endMs * this.inBytesPerMs));
+    this.replay.commit(Math.round(t.endMs * this.inBytesPerMs));
     this.finalizeMarks = this.finalizeMarks.filter((m) => m > this.replay.start);
-    this.finals.push(t);
     this.emit('final', t);
-    this.emit('speechend', { utteranceId: utt.id, endMs });
-    this.emit('metrics', this.metricsFor(link, utt, t));
+    this.emit('speechend', { utteranceId: utt.id, endMs: t.endMs });
+    this.emit('metrics', this.ledger.metrics(link, utt, t));
     if (link === this.sup.link && this.atBoundary()) this.sup.boundary();
-  }
-
-  private metricsFor(link: Link, utt: Utterance, t: Transcript): UtteranceMetrics {
-    const costs = link.costs ?? { tokenMs: 0, tokenCached: true, connectMs: 0, prewarmed: false };
-    const first = link.finals++ === 0;
-    const m: UtteranceMetrics = {
-      utteranceId: utt.id,
-      provider: link.provider.id,
-      audioMs: Math.max(0, t.endMs - t.startMs),
-      tokenMs: first ? costs.tokenMs : 0,
-      tokenCached: first ? costs.tokenCached : true,
-      connectMs: first ? costs.connectMs : 0,
-      connectionReused: !first,
-      prewarmed: costs.prewarmed,
-      finalLatencyMs: t.latencyMs ?? 0,
-    };
-    if (utt.firstPartialAt !== undefined) {
-      const startWritten = this.clock.writtenAt(utt.startMs);
-      if (startWritten !== undefined) m.firstPartialMs = Math.max(0, Math.round(utt.firstPartialAt - startWritten));
-    }
-    return m;
   }
 
   // ─────────────────────────── closing ───────────────────────────
@@ -736,8 +676,8 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     this.replay.clear();
     this.init.options.signal?.removeEventListener('abort', this.onSignalAbort);
     const summary: StreamSummary = {
-      transcripts: this.finals.slice(),
-      text: this.finals
+      transcripts: this.ledger.finals.slice(),
+      text: this.ledger.finals
         .map((f) => f.text)
         .filter((x) => x !== '')
         .join(' '),
@@ -754,12 +694,5 @@ export class RecognitionStream extends EventEmitter<RecognitionStreamEvents> {
     this.emit('close', summary);
     this.resolveEnd?.(summary);
     this.removeAllListeners();
-  }
-}
-
-function pruneFinalized(segments: Map<number, Utterance>): void {
-  for (const [k, u] of segments) {
-    if (segments.size <= 64) break;
-    if (u.finalized) segments.delete(k);
   }
 }
